@@ -1,0 +1,449 @@
+/*
+ * Keys: SHA-1, UTF-8 validation and the three key forms (legacy, native,
+ * URI) turned into a syssem__name_t.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Nothing here touches the OS: the front end records errors and the backends
+ * decide whether a native name has a usable shape.
+ */
+#include "syssem_int.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* SHA-1 (FIPS 180-4, section 6.1) ---------------------------------------- */
+
+static uint32_t sha1_rol(uint32_t x, unsigned int n)
+{
+  return (x << n) | (x >> (32u - n));
+}
+
+static uint32_t sha1_be32(const unsigned char *p)
+{
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+         ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static void sha1_block(uint32_t h[5], const unsigned char block[64])
+{
+  /* A 16-word ring instead of the 80-word schedule keeps the stack small. */
+  uint32_t w[16];
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+  unsigned int t;
+
+  for (t = 0; t < 16; t++)
+    w[t] = sha1_be32(block + 4 * t);
+
+  for (t = 0; t < 80; t++) {
+    uint32_t f, k, tmp;
+
+    if (t >= 16)
+      w[t & 15u] = sha1_rol(w[(t + 13u) & 15u] ^ w[(t + 8u) & 15u] ^
+                                w[(t + 2u) & 15u] ^ w[t & 15u],
+                            1);
+    if (t < 20) {
+      f = (b & c) | (~b & d);
+      k = 0x5a827999u;
+    } else if (t < 40) {
+      f = b ^ c ^ d;
+      k = 0x6ed9eba1u;
+    } else if (t < 60) {
+      f = (b & c) | (b & d) | (c & d);
+      k = 0x8f1bbcdcu;
+    } else {
+      f = b ^ c ^ d;
+      k = 0xca62c1d6u;
+    }
+    tmp = sha1_rol(a, 5) + f + e + k + w[t & 15u];
+    e = d;
+    d = c;
+    c = sha1_rol(b, 30);
+    b = a;
+    a = tmp;
+  }
+
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+  h[4] += e;
+}
+
+void syssem__sha1(const void *data, size_t len, unsigned char out[20])
+{
+  const unsigned char *p = (const unsigned char *)data;
+  uint32_t h[5] = { 0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u,
+                    0xc3d2e1f0u };
+  /* The tail never needs more than two blocks: up to 63 message bytes, the
+   * 0x80 marker and the 8-byte length. */
+  unsigned char tail[128];
+  size_t rest, tail_len, i;
+  /* The standard counts bits modulo 2^64; the wrap is intended. */
+  uint64_t bits = (uint64_t)len * 8u;
+
+  while (len >= 64) {
+    sha1_block(h, p);
+    p += 64;
+    len -= 64;
+  }
+
+  rest = len;
+  memset(tail, 0, sizeof tail);
+  if (rest > 0)
+    memcpy(tail, p, rest);
+  tail[rest] = 0x80;
+  tail_len = (rest < 56) ? 64 : 128;
+  for (i = 0; i < 8; i++)
+    tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+
+  sha1_block(h, tail);
+  if (tail_len == 128)
+    sha1_block(h, tail + 64);
+
+  for (i = 0; i < 5; i++) {
+    out[4 * i] = (unsigned char)(h[i] >> 24);
+    out[4 * i + 1] = (unsigned char)(h[i] >> 16);
+    out[4 * i + 2] = (unsigned char)(h[i] >> 8);
+    out[4 * i + 3] = (unsigned char)h[i];
+  }
+}
+
+/* UTF-8 (Unicode, Table 3-7 "Well-Formed UTF-8 Byte Sequences") ----------- */
+
+int syssem__utf8_valid(const char *s, size_t len)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+
+  if (len == 0)
+    return 1;
+  if (s == NULL)
+    return 0;
+
+  while (i < len) {
+    unsigned char c = p[i];
+    size_t need, j;
+    /* The second byte's range is where overlongs, surrogates and values
+     * above U+10FFFF are excluded; later bytes are plain continuations. */
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      if (c == 0xe0)
+        lo = 0xa0;
+      else if (c == 0xed)
+        hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      if (c == 0xf0)
+        lo = 0x90;
+      else if (c == 0xf4)
+        hi = 0x8f;
+    } else {
+      /* 80..BF stray continuation, C0/C1 always overlong, F5..FF too big. */
+      return 0;
+    }
+
+    if (len - i - 1 < need)
+      return 0;
+    if (p[i + 1] < lo || p[i + 1] > hi)
+      return 0;
+    for (j = 2; j <= need; j++)
+      if (p[i + j] < 0x80 || p[i + j] > 0xbf)
+        return 0;
+    i += need + 1;
+  }
+  return 1;
+}
+
+/* Key parsing ---------------------------------------------------------- */
+
+static const char legacy_prefix[] = "qipc_systemsem_";
+
+/* strlen that stops once the key is known to be too long, so refusing a
+ * huge key costs no more than the limit. */
+static size_t key_length(const char *key, int *too_long)
+{
+  size_t i;
+
+  for (i = 0; i <= SYSSEM__KEY_MAX; i++)
+    if (key[i] == '\0') {
+      *too_long = 0;
+      return i;
+    }
+  *too_long = 1;
+  return i;
+}
+
+static int is_ascii_letter(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int parse_legacy(syssem__name_t *n, const char *key, size_t len)
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned char digest[20];
+  size_t letters = 0, i, o;
+  char *text;
+
+  for (i = 0; i < len; i++)
+    if (is_ascii_letter(key[i]))
+      letters++;
+
+  text = (char *)malloc(sizeof legacy_prefix - 1 + letters + 40 + 1);
+  if (text == NULL)
+    return SYSSEM_ENOMEM;
+
+  memcpy(text, legacy_prefix, sizeof legacy_prefix - 1);
+  o = sizeof legacy_prefix - 1;
+  for (i = 0; i < len; i++)
+    if (is_ascii_letter(key[i]))
+      text[o++] = key[i];
+
+  /* The key is already known to be UTF-8, so its bytes are the UTF-8 bytes
+   * Qt hashes. */
+  syssem__sha1(key, len, digest);
+  for (i = 0; i < 20; i++) {
+    text[o++] = hex[digest[i] >> 4];
+    text[o++] = hex[digest[i] & 0x0f];
+  }
+  text[o] = '\0';
+
+  n->legacy = 1;
+  n->text = text;
+  return SYSSEM_OK;
+}
+
+static int parse_native(syssem__name_t *n, const char *key, size_t len)
+{
+  char *text = (char *)malloc(len + 1);
+
+  if (text == NULL)
+    return SYSSEM_ENOMEM;
+  memcpy(text, key, len + 1);
+  n->text = text;
+  return SYSSEM_OK;
+}
+
+static int hex_value(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decode src[0..len) into dst (which has room for len bytes), or
+ * only check the escapes when dst is NULL. Stores the decoded length. */
+static int percent_decode(const char *src, size_t len, char *dst,
+                          size_t *out_len)
+{
+  size_t i = 0, o = 0;
+
+  while (i < len) {
+    char c = src[i];
+
+    if (c == '%') {
+      int hi, lo;
+
+      if (len - i < 3)
+        return SYSSEM_EKEY;
+      hi = hex_value(src[i + 1]);
+      lo = hex_value(src[i + 2]);
+      if (hi < 0 || lo < 0)
+        return SYSSEM_EKEY;
+      c = (char)(unsigned char)(hi * 16 + lo);
+      i += 3;
+    } else {
+      i++;
+    }
+    if (dst != NULL)
+      dst[o] = c;
+    o++;
+  }
+  if (out_len != NULL)
+    *out_len = o;
+  return SYSSEM_OK;
+}
+
+/* "systemv", "systemv-N" (N 1..255 in canonical decimal), "posix",
+ * "windows". Anything else, other spellings of N included, is not a type
+ * Qt writes, so it is refused rather than guessed at. */
+static int parse_uri_type(syssem__name_t *n, const char *type, size_t len)
+{
+  static const char sysv[] = "systemv";
+  static const size_t sysv_len = sizeof sysv - 1;
+
+  if (len == 5 && memcmp(type, "posix", 5) == 0) {
+    n->backend = SYSSEM_BACKEND_POSIX;
+    return SYSSEM_OK;
+  }
+  if (len == 7 && memcmp(type, "windows", 7) == 0) {
+    n->backend = SYSSEM_BACKEND_WIN32;
+    return SYSSEM_OK;
+  }
+  if (len == sysv_len && memcmp(type, sysv, sysv_len) == 0) {
+    n->backend = SYSSEM_BACKEND_SYSV;
+    n->proj_id = 'Q';
+    return SYSSEM_OK;
+  }
+  if (len > sysv_len + 1 && len <= sysv_len + 4 &&
+      memcmp(type, sysv, sysv_len) == 0 && type[sysv_len] == '-') {
+    const char *d = type + sysv_len + 1;
+    size_t nd = len - sysv_len - 1, i;
+    int v = 0;
+
+    if (d[0] == '0')
+      return SYSSEM_EKEY;
+    for (i = 0; i < nd; i++) {
+      if (d[i] < '0' || d[i] > '9')
+        return SYSSEM_EKEY;
+      v = v * 10 + (d[i] - '0');
+    }
+    if (v < 1 || v > 255)
+      return SYSSEM_EKEY;
+    n->backend = SYSSEM_BACKEND_SYSV;
+    n->proj_id = v;
+    return SYSSEM_OK;
+  }
+  return SYSSEM_EKEY;
+}
+
+/* The query Qt writes is "legacyKey=..."; repeated legacyKey items are
+ * tolerated, since they too carry nothing we use. Any other item could
+ * change the meaning of the key in a way we do not know, so it is refused. */
+static int check_uri_query(const char *q, size_t len)
+{
+  static const char item[] = "legacyKey=";
+  static const size_t item_len = sizeof item - 1;
+  size_t start = 0;
+
+  while (start <= len) {
+    const char *amp = (const char *)memchr(q + start, '&', len - start);
+    size_t end = amp != NULL ? (size_t)(amp - q) : len;
+    int rc;
+
+    if (end - start < item_len || memcmp(q + start, item, item_len) != 0)
+      return SYSSEM_EKEY;
+    rc = percent_decode(q + start + item_len, end - start - item_len, NULL,
+                        NULL);
+    if (rc != SYSSEM_OK)
+      return rc;
+    start = end + 1;
+  }
+  return SYSSEM_OK;
+}
+
+static int parse_uri(syssem__name_t *n, const char *key, size_t len)
+{
+  const char *colon = (const char *)memchr(key, ':', len);
+  const char *payload, *query;
+  size_t payload_len, text_len;
+  char *text;
+  int rc;
+
+  if (colon == NULL)
+    return SYSSEM_EKEY;
+  /* A fragment is never part of what Qt writes. */
+  if (memchr(key, '#', len) != NULL)
+    return SYSSEM_EKEY;
+
+  rc = parse_uri_type(n, key, (size_t)(colon - key));
+  if (rc != SYSSEM_OK)
+    return rc;
+
+  payload = colon + 1;
+  query = (const char *)memchr(payload, '?', len - (size_t)(payload - key));
+  payload_len = query != NULL ? (size_t)(query - payload)
+                              : len - (size_t)(payload - key);
+  if (payload_len == 0)
+    return SYSSEM_EKEY;
+  if (query != NULL) {
+    rc = check_uri_query(query + 1, len - (size_t)(query + 1 - key));
+    if (rc != SYSSEM_OK)
+      return rc;
+  }
+
+  text = (char *)malloc(payload_len + 1);
+  if (text == NULL)
+    return SYSSEM_ENOMEM;
+  rc = percent_decode(payload, payload_len, text, &text_len);
+  if (rc == SYSSEM_OK) {
+    text[text_len] = '\0';
+    /* An embedded NUL would silently shorten the name the OS sees. */
+    if (memchr(text, '\0', text_len) != NULL ||
+        !syssem__utf8_valid(text, text_len))
+      rc = SYSSEM_EKEY;
+  }
+  if (rc != SYSSEM_OK) {
+    free(text);
+    return rc;
+  }
+  n->text = text;
+  return SYSSEM_OK;
+}
+
+int syssem__name_parse(syssem__name_t *n, const char *key,
+                       syssem_keyform_t keyform)
+{
+  size_t len;
+  int too_long, rc;
+
+  if (n == NULL)
+    return SYSSEM_EINVAL;
+  /* Filled before any check so that syssem__name_free is always safe. */
+  n->backend = SYSSEM_BACKEND_DEFAULT;
+  n->legacy = 0;
+  n->proj_id = 'Q';
+  n->text = NULL;
+
+  if (key == NULL || key[0] == '\0')
+    return SYSSEM_EKEY;
+  len = key_length(key, &too_long);
+  if (too_long || !syssem__utf8_valid(key, len))
+    return SYSSEM_EKEY;
+
+  switch (keyform) {
+  case SYSSEM_KEYFORM_LEGACY:
+    rc = parse_legacy(n, key, len);
+    break;
+  case SYSSEM_KEYFORM_NATIVE:
+    rc = parse_native(n, key, len);
+    break;
+  case SYSSEM_KEYFORM_URI:
+    rc = parse_uri(n, key, len);
+    break;
+  default:
+    rc = SYSSEM_EINVAL;
+    break;
+  }
+  if (rc != SYSSEM_OK) {
+    /* A URI may have set the backend before failing: leave n as fresh. */
+    free(n->text);
+    n->backend = SYSSEM_BACKEND_DEFAULT;
+    n->legacy = 0;
+    n->proj_id = 'Q';
+    n->text = NULL;
+  }
+  return rc;
+}
+
+void syssem__name_free(syssem__name_t *n)
+{
+  if (n == NULL)
+    return;
+  free(n->text);
+  n->text = NULL;
+}
