@@ -1,0 +1,411 @@
+/*
+ * System V backend: a key file names the semaphore through ftok(); one set of
+ * one semaphore; SEM_UNDO on acquire and release unless SYSSEM_NO_UNDO.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE /* semtimedop */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "syssem_int.h"
+
+/* Linux and the BSDs cap a System V semaphore at 32767 (SEMVMX). */
+#define SV_MAX 32767
+
+/* The caller defines this union (SUSv4, semctl). */
+union sv_arg {
+  int val;
+  struct semid_ds *buf;
+  unsigned short *array;
+};
+
+struct sv_sem {
+  struct syssem base;
+  atomic_int id;        /* replaced when the set is reopened               */
+  short undo;           /* SEM_UNDO or 0                                   */
+  int file_owned;       /* close removes the key file                      */
+  pthread_mutex_t lock; /* serialises reopening                            */
+};
+
+/* How long an opener waits for a concurrent creator to initialise the set,
+ * before it takes the creator for dead and initialises the set itself. */
+#define SV_INIT_WAIT_MS 5000
+
+static int sv_native_name(const syssem__name_t *n, char **out)
+{
+  const char *dir = getenv("TMPDIR");
+  char *real = NULL, *path = NULL;
+  size_t len;
+  int r = SYSSEM_EKEY;
+
+  if (!n->legacy) {
+    /* A native key is the key file's absolute path. */
+    if (n->text[0] != '/' || strlen(n->text) >= PATH_MAX)
+      goto cleanup;
+    r = SYSSEM_ENOMEM;
+    path = strdup(n->text);
+    if (path == NULL)
+      goto cleanup;
+    r = SYSSEM_OK;
+    goto cleanup;
+  }
+  if (dir == NULL || *dir == '\0')
+    dir = "/tmp";
+  real = realpath(dir, NULL);
+  if (real == NULL) {
+    r = syssem__os_fail(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
+                        "realpath", errno);
+    goto cleanup;
+  }
+  if (strlen(n->text) > NAME_MAX)
+    goto cleanup;
+  len = strlen(real) + 1 + strlen(n->text) + 1;
+  if (len > PATH_MAX)
+    goto cleanup;
+  r = SYSSEM_ENOMEM;
+  path = malloc(len);
+  if (path == NULL)
+    goto cleanup;
+  /* "/" as TMPDIR would otherwise give "//qipc_...". */
+  strcpy(path, strcmp(real, "/") == 0 ? "" : real);
+  strcat(path, "/");
+  strcat(path, n->text);
+  r = SYSSEM_OK;
+
+cleanup:
+  free(real);
+  *out = path;
+  return r;
+}
+
+/* Make sure the key file exists as a regular file; never follow a symlink
+ * planted at its path. *made tells whether this call created it. */
+static int sv_key_file(const char *path, syssem_mode_t mode, unsigned perms,
+                       int *made)
+{
+  struct stat st;
+  int fd;
+
+  *made = 0;
+  if (mode != SYSSEM_OPEN_EXISTING) {
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              (mode_t)(perms & 0666));
+    if (fd >= 0) {
+      *made = 1;
+      /* open() applied the umask; the permissions are promised exact. */
+      if (fchmod(fd, (mode_t)(perms & 0666)) != 0) {
+        int err = errno;
+        close(fd);
+        unlink(path);
+        *made = 0;
+        return syssem__os_fail(syssem__errno_code(err), "fchmod", err);
+      }
+      close(fd);
+      return SYSSEM_OK;
+    }
+    if (errno != EEXIST)
+      return syssem__os_fail(syssem__errno_code(errno), "open", errno);
+  }
+  if (lstat(path, &st) != 0)
+    return syssem__os_fail(syssem__errno_code(errno), "lstat", errno);
+  if (!S_ISREG(st.st_mode))
+    return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
+                                "key file is not a regular file");
+  return SYSSEM_OK;
+}
+
+/* Wait until the creator of set id has initialised it. Our creators
+ * initialise with semop() and Qt's with SETVAL; both set sempid, which a
+ * fresh set has 0. */
+static int sv_wait_init(int id, int initial)
+{
+  struct timespec nap = { 0, 1000000L };
+  union sv_arg arg;
+  int pid, waited;
+
+  for (waited = 0; waited < SV_INIT_WAIT_MS; waited++) {
+    pid = semctl(id, 0, GETPID);
+    if (pid > 0)
+      return SYSSEM_OK;
+    if (pid < 0)
+      return syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
+    nanosleep(&nap, NULL);
+  }
+  /* The creator died between semget() and initialisation: finish its job. */
+  arg.val = initial;
+  if (semctl(id, 0, SETVAL, arg) != 0)
+    return syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
+  return SYSSEM_OK;
+}
+
+/* Attach to or create the set per mode; on success store its id and whether
+ * this call created the set and the key file. Leaves nothing behind on
+ * failure. Used by open and by the reopen after a removal underneath. */
+static int sv_attach(struct sv_sem *s, syssem_mode_t mode, int initial,
+                     int *id, int *created, int *file_made)
+{
+  const char *path = s->base.native;
+  int perms = (int)(s->base.perms & 0777);
+  struct sembuf init;
+  union sv_arg arg;
+  key_t key;
+  int r, tries;
+
+  *created = 0;
+  r = sv_key_file(path, mode, s->base.perms, file_made);
+  if (r < 0)
+    return r;
+  key = ftok(path, s->base.proj_id);
+  if (key == (key_t)-1) {
+    r = syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
+    goto cleanup;
+  }
+  /* Create or attach; another process may remove the set between our two
+   * semget calls, so try again a bounded number of times. */
+  for (tries = 0; tries < SYSSEM__REOPEN_MAX; tries++) {
+    if (mode != SYSSEM_OPEN_EXISTING) {
+      *id = semget(key, 1, IPC_CREAT | IPC_EXCL | perms);
+      if (*id >= 0) {
+        /* semop, not SETVAL, so that sempid marks the set initialised; no
+         * SEM_UNDO, or our exit would take the initial count back. */
+        init.sem_num = 0;
+        init.sem_op = (short)initial;
+        init.sem_flg = IPC_NOWAIT;
+        if (semop(*id, &init, 1) != 0) {
+          r = syssem__os_fail(syssem__errno_code(errno), "semop", errno);
+          semctl(*id, 0, IPC_RMID);
+          goto cleanup;
+        }
+        *created = 1;
+        r = SYSSEM_OK;
+        goto cleanup;
+      }
+      if (errno != EEXIST) {
+        r = syssem__os_fail(syssem__errno_code(errno), "semget", errno);
+        goto cleanup;
+      }
+      if (mode == SYSSEM_CREATE_NEW) {
+        r = syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
+        goto cleanup;
+      }
+    }
+    *id = semget(key, 1, 0);
+    if (*id >= 0)
+      break;
+    if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
+      r = syssem__os_fail(syssem__errno_code(errno), "semget", errno);
+      goto cleanup;
+    }
+  }
+  if (tries == SYSSEM__REOPEN_MAX) {
+    r = syssem__os_fail_text(SYSSEM_EUNKNOWN, "semget",
+                             "set removed while opening, again and again");
+    goto cleanup;
+  }
+  r = sv_wait_init(*id, initial);
+  if (r < 0)
+    goto cleanup;
+  if (mode == SYSSEM_CREATE) {
+    arg.val = initial;
+    if (semctl(*id, 0, SETVAL, arg) != 0)
+      r = syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
+  }
+
+cleanup:
+  if (r < 0 && *file_made)
+    unlink(path);
+  return r;
+}
+
+static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+  int id, created, file_made, r;
+
+  r = sv_attach(s, mode, initial, &id, &created, &file_made);
+  if (r < 0)
+    return r;
+  r = pthread_mutex_init(&s->lock, NULL);
+  if (r != 0) {
+    if (created)
+      semctl(id, 0, IPC_RMID);
+    if (file_made)
+      unlink(base->native);
+    return syssem__os_fail(SYSSEM_ENOSPC, "pthread_mutex_init", r);
+  }
+  atomic_init(&s->id, id);
+  s->undo = (base->flags & SYSSEM_NO_UNDO) ? 0 : SEM_UNDO;
+  /* Qt's rule for its own key files: the owner removes them. Files named by
+   * native keys go only if this handle made them. */
+  s->file_owned = base->legacy || file_made;
+  base->created = created;
+  base->owner = created || mode == SYSSEM_CREATE;
+  return SYSSEM_OK;
+}
+
+/* Decide what to do after a failed call on set `id` (errno still set):
+ * SYSSEM_OK to try again (EINTR, or the set was removed underneath and has
+ * been reopened) or a code. */
+static int sv_retry(struct sv_sem *s, int id, const char *call, int *reopens)
+{
+  int err = errno, nid, created, file_made, r = SYSSEM_OK;
+
+  if (err == EINTR)
+    return SYSSEM_OK;
+  if (err == EAGAIN)
+    return SYSSEM_ETIMEDOUT;
+  if (err == ERANGE)
+    return syssem__os_fail(SYSSEM_EOVERFLOW, call, err);
+  if (err != EIDRM && err != EINVAL)
+    return syssem__os_fail(syssem__errno_code(err), call, err);
+  if (++*reopens > SYSSEM__REOPEN_MAX)
+    return syssem__os_fail(SYSSEM_ENOENT, call, err);
+  /* Several threads may see the same removal: the first reopens, the others
+   * find the id already replaced and just retry. */
+  pthread_mutex_lock(&s->lock);
+  if (atomic_load_explicit(&s->id, memory_order_relaxed) == id) {
+    r = sv_attach(s, SYSSEM_OPEN, s->base.initial, &nid, &created, &file_made);
+    if (r == SYSSEM_OK) {
+      atomic_store_explicit(&s->id, nid, memory_order_relaxed);
+      s->base.created = created;
+      s->base.owner = created;
+      s->file_owned |= file_made;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  return r;
+}
+
+/* One semop of delta, retried on EINTR and after a removal underneath.
+ * timeout_ms < 0 waits for ever, 0 does not wait. */
+static int sv_semop(struct sv_sem *s, int delta, long timeout_ms)
+{
+  struct sembuf op;
+  struct timespec end, left;
+  int id, reopens = 0, r;
+
+  op.sem_num = 0;
+  op.sem_op = (short)delta;
+  op.sem_flg = (short)(s->undo | (timeout_ms == 0 ? IPC_NOWAIT : 0));
+  if (timeout_ms > 0)
+    syssem__deadline(&end, timeout_ms);
+  for (;;) {
+    id = atomic_load_explicit(&s->id, memory_order_relaxed);
+    if (timeout_ms > 0) {
+      /* After EINTR only what is left of the timeout remains. */
+      syssem__left(&end, &left);
+      r = semtimedop(id, &op, 1, &left);
+    } else {
+      r = semop(id, &op, 1);
+    }
+    if (r == 0)
+      return SYSSEM_OK;
+    r = sv_retry(s, id, timeout_ms > 0 ? "semtimedop" : "semop", &reopens);
+    if (r < 0)
+      return r;
+  }
+}
+
+static int sv_acquire(syssem_t *s)
+{
+  return sv_semop((struct sv_sem *)s, -1, -1);
+}
+
+static int sv_try_acquire(syssem_t *s, long timeout_ms)
+{
+  return sv_semop((struct sv_sem *)s, -1, timeout_ms);
+}
+
+static int sv_release(syssem_t *s, int n)
+{
+  /* Past SV_MAX the count always overflows, and sem_op is a short. */
+  if (n > SV_MAX)
+    return syssem__os_fail_text(SYSSEM_EOVERFLOW, "semop",
+                                "count would pass the maximum");
+  return sv_semop((struct sv_sem *)s, n, 0);
+}
+
+static int sv_value(syssem_t *base, int *value)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+  int id, v, reopens = 0, r;
+
+  for (;;) {
+    id = atomic_load_explicit(&s->id, memory_order_relaxed);
+    v = semctl(id, 0, GETVAL);
+    if (v >= 0) {
+      *value = v;
+      return SYSSEM_OK;
+    }
+    r = sv_retry(s, id, "semctl", &reopens);
+    if (r < 0)
+      return r;
+  }
+}
+
+static void sv_close(syssem_t *base, int remove)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+
+  if (remove) {
+    semctl(atomic_load_explicit(&s->id, memory_order_relaxed), 0, IPC_RMID);
+    if (s->file_owned)
+      unlink(base->native);
+  }
+  pthread_mutex_destroy(&s->lock);
+}
+
+static int sv_remove(const char *path, int legacy, int proj_id)
+{
+  struct stat st;
+  key_t key;
+  int id;
+
+  if (lstat(path, &st) != 0)
+    return syssem__os_fail(syssem__errno_code(errno), "lstat", errno);
+  if (!S_ISREG(st.st_mode))
+    return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
+                                "key file is not a regular file");
+  key = ftok(path, proj_id);
+  if (key == (key_t)-1)
+    return syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
+  id = semget(key, 1, 0);
+  if (id < 0 || semctl(id, 0, IPC_RMID) != 0) {
+    int err = errno;
+    /* A legacy key file without its set is litter of ours: sweep it. */
+    if (err == ENOENT && legacy)
+      unlink(path);
+    return syssem__os_fail(syssem__errno_code(err), id < 0 ? "semget" : "semctl",
+                           err);
+  }
+  if (legacy)
+    unlink(path);
+  return SYSSEM_OK;
+}
+
+const syssem__backend_t syssem__sysv = {
+  SYSSEM_BACKEND_SYSV,
+  "sysv",
+  sizeof(struct sv_sem),
+  SV_MAX,
+  sv_native_name,
+  sv_open,
+  sv_close,
+  sv_acquire,
+  sv_try_acquire,
+  sv_release,
+  sv_value,
+  sv_remove,
+};

@@ -1,0 +1,358 @@
+/*
+ * Front end: argument checks, key derivation, backend choice, ownership and
+ * the thread's last-error record. Everything OS-specific is in the backends.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syssem_int.h"
+
+#ifndef SYSSEM__DEFAULT_BACKEND
+# error "the build must define SYSSEM__DEFAULT_BACKEND"
+#endif
+
+/* The thread's last failure. A backend notes the failing OS call in `call`
+ * and `text` (syssem__os_fail); the public function that returns the failure
+ * then writes `code` and `msg` and clears the note. */
+static _Thread_local struct {
+  int code;
+  const char *call;
+  char text[128];
+  char msg[256];
+} tls;
+
+int syssem__os_fail(int code, const char *call, int err)
+{
+  tls.call = call;
+  syssem__errtext(err, tls.text, sizeof tls.text);
+  return code;
+}
+
+int syssem__os_fail_text(int code, const char *call, const char *text)
+{
+  tls.call = call;
+  snprintf(tls.text, sizeof tls.text, "%s", text ? text : "");
+  return code;
+}
+
+/* Record code as the result of public function fn. why, when not NULL,
+ * describes an argument error found here; otherwise the backend's note, if
+ * any, names the OS call. Kept out of line: only failures come here. */
+static int fail(const char *fn, int code, const char *why)
+{
+  if (why == NULL && tls.call != NULL)
+    snprintf(tls.msg, sizeof tls.msg, "%s: %s: %s", fn, tls.call, tls.text);
+  else
+    snprintf(tls.msg, sizeof tls.msg, "%s: %s", fn,
+             why ? why : syssem_strerror(code));
+  tls.call = NULL;
+  tls.code = code;
+  return code;
+}
+
+static int check_options(const syssem_options_t *o, const char **why)
+{
+  if (o->version != SYSSEM_OPTIONS_VERSION)
+    *why = "unknown options version";
+  else if ((unsigned int)o->backend > SYSSEM_BACKEND_WIN32)
+    *why = "unknown backend";
+  else if ((unsigned int)o->keyform > SYSSEM_KEYFORM_URI)
+    *why = "unknown keyform";
+  else if (o->flags & ~(SYSSEM_PERSIST | SYSSEM_NO_UNDO))
+    *why = "unknown flag";
+  else if (o->permissions > 0777)
+    *why = "permissions above 0777";
+  else
+    return SYSSEM_OK;
+  return SYSSEM_EINVAL;
+}
+
+static int backend_from_env(syssem_backend_t *b, const char **why)
+{
+  const char *e = getenv("SYSSEM_BACKEND");
+  int i;
+
+  if (e == NULL || *e == '\0') {
+    *b = (syssem_backend_t)SYSSEM__DEFAULT_BACKEND;
+    return SYSSEM_OK;
+  }
+  for (i = SYSSEM_BACKEND_SYSV; i <= SYSSEM_BACKEND_WIN32; i++) {
+    if (strcmp(e, syssem_backend_name((syssem_backend_t)i)) == 0) {
+      *b = (syssem_backend_t)i;
+      return SYSSEM_OK;
+    }
+  }
+  *why = "SYSSEM_BACKEND names no backend (sysv, posix, win32)";
+  return SYSSEM_EINVAL;
+}
+
+/* The backend for a request: a URI key's type wins over the build default
+ * and the environment, but must agree with an explicit choice. */
+static int pick_backend(syssem_backend_t asked, syssem_backend_t by_key,
+                        const syssem__backend_t **be, const char **why)
+{
+  syssem_backend_t b = asked;
+  int r;
+
+  if (by_key != SYSSEM_BACKEND_DEFAULT) {
+    if (asked != SYSSEM_BACKEND_DEFAULT && asked != by_key) {
+      *why = "the key's type names another backend than the options";
+      return SYSSEM_EINVAL;
+    }
+    b = by_key;
+  } else if (b == SYSSEM_BACKEND_DEFAULT) {
+    r = backend_from_env(&b, why);
+    if (r < 0)
+      return r;
+  }
+  *be = syssem__backends[b];
+  if (*be == NULL) {
+    *why = "backend not available on this platform";
+    return SYSSEM_ENOSYS;
+  }
+  return SYSSEM_OK;
+}
+
+/* Everything open and remove share: options, key, backend, native name. */
+static int resolve(const char *key, const syssem_options_t *opts,
+                   syssem__name_t *name, const syssem__backend_t **be,
+                   char **native, const char **why)
+{
+  int r;
+
+  r = check_options(opts, why);
+  if (r < 0)
+    return r;
+  r = syssem__name_parse(name, key, opts->keyform);
+  if (r < 0)
+    return r;
+  r = pick_backend(opts->backend, name->backend, be, why);
+  if (r < 0)
+    return r;
+  return (*be)->native_name(name, native);
+}
+
+static const syssem_options_t default_options = SYSSEM_OPTIONS_INIT;
+
+syssem_t *syssem_open(const char *key, int initial, syssem_mode_t mode)
+{
+  syssem_t *s;
+
+  syssem_open_ex(&s, key, initial, mode, NULL);
+  return s;
+}
+
+int syssem_open_ex(syssem_t **out, const char *key, int initial,
+                   syssem_mode_t mode, const syssem_options_t *opts)
+{
+  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
+  const syssem__backend_t *be = NULL;
+  const char *why = NULL;
+  char *native = NULL;
+  syssem_t *s = NULL;
+  int r;
+
+  if (out == NULL) {
+    why = "out is NULL";
+    r = SYSSEM_EINVAL;
+    goto cleanup;
+  }
+  *out = NULL;
+  if ((unsigned int)mode > SYSSEM_CREATE_NEW) {
+    why = "unknown mode";
+    r = SYSSEM_EINVAL;
+    goto cleanup;
+  }
+  if (opts == NULL)
+    opts = &default_options;
+  r = resolve(key, opts, &name, &be, &native, &why);
+  if (r < 0)
+    goto cleanup;
+  if (initial < 0 || initial > be->max_value) {
+    why = "initial count below 0 or above the backend maximum";
+    r = SYSSEM_EINVAL;
+    goto cleanup;
+  }
+
+  r = SYSSEM_ENOMEM;
+  s = calloc(1, be->handle_size);
+  if (s == NULL)
+    goto cleanup;
+  s->key = malloc(strlen(key) + 1);
+  if (s->key == NULL)
+    goto cleanup;
+  strcpy(s->key, key);
+  s->be = be;
+  s->native = native;
+  native = NULL;
+  s->initial = initial;
+  s->proj_id = name.proj_id;
+  s->legacy = name.legacy;
+  s->flags = opts->flags;
+  s->perms = opts->permissions ? opts->permissions : 0600;
+  s->pid = syssem__getpid();
+
+  r = be->open(s, mode, initial);
+  if (r < 0)
+    goto cleanup;
+  *out = s;
+  s = NULL;
+
+cleanup:
+  if (s != NULL) {
+    free(s->native);
+    free(s->key);
+    free(s);
+  }
+  free(native);
+  syssem__name_free(&name);
+  return r < 0 ? fail("syssem_open", r, why) : SYSSEM_OK;
+}
+
+void syssem_close(syssem_t *s)
+{
+  if (s == NULL)
+    return;
+  /* A child that inherited the handle through fork must not take the
+   * object away from the parent that owns it. */
+  s->be->close(s, s->owner && !(s->flags & SYSSEM_PERSIST) &&
+                      s->pid == syssem__getpid());
+  free(s->native);
+  free(s->key);
+  free(s);
+}
+
+int syssem_acquire(syssem_t *s)
+{
+  int r;
+
+  if (s == NULL)
+    return fail("syssem_acquire", SYSSEM_EINVAL, "handle is NULL");
+  r = s->be->acquire(s);
+  return r < 0 ? fail("syssem_acquire", r, NULL) : r;
+}
+
+int syssem_try_acquire(syssem_t *s, long timeout_ms)
+{
+  int r;
+
+  if (s == NULL)
+    return fail("syssem_try_acquire", SYSSEM_EINVAL, "handle is NULL");
+  if (timeout_ms < 0)
+    return fail("syssem_try_acquire", SYSSEM_EINVAL, "negative timeout");
+  r = s->be->try_acquire(s, timeout_ms);
+  return r < 0 ? fail("syssem_try_acquire", r, NULL) : r;
+}
+
+int syssem_release(syssem_t *s, int n)
+{
+  int r;
+
+  if (s == NULL)
+    return fail("syssem_release", SYSSEM_EINVAL, "handle is NULL");
+  if (n <= 0)
+    return n == 0 ? SYSSEM_OK
+                  : fail("syssem_release", SYSSEM_EINVAL, "negative count");
+  r = s->be->release(s, n);
+  return r < 0 ? fail("syssem_release", r, NULL) : r;
+}
+
+int syssem_value(syssem_t *s, int *value)
+{
+  int r;
+
+  if (s == NULL || value == NULL)
+    return fail("syssem_value", SYSSEM_EINVAL, "handle or value is NULL");
+  r = s->be->value(s, value);
+  return r < 0 ? fail("syssem_value", r, NULL) : r;
+}
+
+int syssem_remove(const char *key, const syssem_options_t *opts)
+{
+  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
+  const syssem__backend_t *be = NULL;
+  const char *why = NULL;
+  char *native = NULL;
+  int r;
+
+  r = resolve(key, opts ? opts : &default_options, &name, &be, &native, &why);
+  if (r == SYSSEM_OK)
+    r = be->remove(native, name.legacy, name.proj_id);
+  free(native);
+  syssem__name_free(&name);
+  return r < 0 ? fail("syssem_remove", r, why) : SYSSEM_OK;
+}
+
+int syssem_created(const syssem_t *s)
+{
+  return s ? s->created : 0;
+}
+
+const char *syssem_key(const syssem_t *s)
+{
+  return s ? s->key : NULL;
+}
+
+const char *syssem_native_key(const syssem_t *s)
+{
+  return s ? s->native : NULL;
+}
+
+syssem_backend_t syssem_backend(const syssem_t *s)
+{
+  return s ? s->be->id : SYSSEM_BACKEND_DEFAULT;
+}
+
+const char *syssem_backend_name(syssem_backend_t b)
+{
+  static const char *const names[] = { "default", "sysv", "posix", "win32" };
+
+  return (unsigned int)b <= SYSSEM_BACKEND_WIN32 ? names[b] : NULL;
+}
+
+int syssem_backend_available(syssem_backend_t b)
+{
+  if (b == SYSSEM_BACKEND_DEFAULT)
+    return 1;
+  return (unsigned int)b <= SYSSEM_BACKEND_WIN32 && syssem__backends[b];
+}
+
+int syssem_last_error(void)
+{
+  return tls.code;
+}
+
+const char *syssem_last_error_message(void)
+{
+  return tls.msg;
+}
+
+const char *syssem_strerror(int code)
+{
+  static const char *const text[] = {
+    "success",
+    "permission denied",
+    "invalid, unusable or malformed key",
+    "semaphore already exists",
+    "semaphore does not exist",
+    "out of system resources",
+    "unknown error",
+    "invalid argument",
+    "timed out",
+    "count would pass the maximum",
+    "not available on this platform",
+    "out of memory",
+  };
+
+  if (code > 0 || code < SYSSEM_ENOMEM)
+    return "unknown error code";
+  return text[-code];
+}
+
+const char *syssem_version(void)
+{
+  return SYSSEM_VERSION_STRING;
+}

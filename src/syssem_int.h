@@ -1,0 +1,131 @@
+/*
+ * Internal interface between the front end (syssem.c), the key code (key.c)
+ * and the backends (posix_sysv.c, posix_named.c, win32.c).
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * A backend is one const table of functions (syssem__backend_t). The front
+ * end checks arguments, derives the native name, allocates handle_size bytes
+ * (a backend handle starts with struct syssem), fills the common part and
+ * calls the table. Backends never see bad arguments, and report failures by
+ * returning a code after syssem__os_fail() has noted which OS call failed; the
+ * front end turns that into the thread's last-error record.
+ */
+#ifndef SYSSEM_INT_H
+#define SYSSEM_INT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "syssem.h"
+
+/* The most a key (legacy form) may hold, in bytes. */
+#define SYSSEM__KEY_MAX 4096
+/* Times an operation reopens an object removed underneath before it gives up. */
+#define SYSSEM__REOPEN_MAX 8
+
+/* A parsed key: what the backend needs to name the OS object. */
+typedef struct syssem__name {
+  syssem_backend_t backend; /* set by a URI key; DEFAULT otherwise          */
+  int legacy;               /* text is the SPEC section 4 stem, not native   */
+  int proj_id;              /* System V ftok project id, 'Q' unless URI      */
+  char *text;               /* stem or native name, malloc'd, NUL-terminated */
+} syssem__name_t;
+
+/* The common head of every handle. */
+struct syssem {
+  const struct syssem__backend *be;
+  char *key;           /* the key as given                                 */
+  char *native;        /* native name (UTF-8)                              */
+  int initial;         /* for reopen after removal underneath              */
+  int proj_id;         /* System V ftok project id                         */
+  int legacy;          /* key derived from a Qt string key                 */
+  int created;         /* this handle created the object                   */
+  int owner;           /* this handle removes the object on close          */
+  unsigned int flags;  /* SYSSEM_PERSIST | SYSSEM_NO_UNDO                  */
+  unsigned int perms;  /* exact permission bits for objects and key files  */
+  unsigned long pid;   /* the process that opened it: a fork child is not  */
+};
+
+typedef struct syssem__backend {
+  syssem_backend_t id;
+  const char *name;   /* "sysv", "posix", "win32"                        */
+  size_t handle_size; /* sizeof the backend's handle struct               */
+  int max_value;      /* largest count                                    */
+
+  /* Build the native name: from the stem when legacy, else check that text
+   * is a valid native name. Returns SYSSEM_OK or SYSSEM_EKEY/ENOMEM. The
+   * result is malloc'd. Creates nothing. */
+  int (*native_name)(const syssem__name_t *n, char **out);
+
+  /* Open or create s->native per mode. Sets s->created and s->owner. On
+   * failure leaves nothing behind (no object, no key file). */
+  int (*open)(syssem_t *s, syssem_mode_t mode, int initial);
+
+  /* Release OS resources; remove the object (and owned key file) when
+   * remove is non-zero. Must not fail visibly. */
+  void (*close)(syssem_t *s, int remove);
+
+  int (*acquire)(syssem_t *s);
+  int (*try_acquire)(syssem_t *s, long timeout_ms); /* timeout_ms >= 0 */
+  int (*release)(syssem_t *s, int n);               /* n > 0            */
+  int (*value)(syssem_t *s, int *value);
+
+  /* Remove the object named by native (a native_name() result). Creates
+   * nothing. SYSSEM_ENOENT when there is no object. */
+  int (*remove)(const char *native, int legacy, int proj_id);
+} syssem__backend_t;
+
+extern const syssem__backend_t syssem__sysv;
+extern const syssem__backend_t syssem__posix;
+extern const syssem__backend_t syssem__win32;
+
+/* key.c ------------------------------------------------------------------ */
+
+/* SHA-1 of len bytes at data, written to out[20]. */
+void syssem__sha1(const void *data, size_t len, unsigned char out[20]);
+
+/* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, surrogates or
+ * code points above U+10FFFF), else 0. */
+int syssem__utf8_valid(const char *s, size_t len);
+
+/* Parse key in keyform into *n (n->text malloc'd; free it with
+ * syssem__name_free). Legacy: n->text is the stem
+ * "qipc_systemsem_" + ASCII letters of key + lowercase hex SHA-1 of key.
+ * Native: n->text is a copy of key. URI: type picks n->backend (SYSV with
+ * proj_id, POSIX or WIN32), payload percent-decoded into n->text,
+ * "?legacyKey=..." accepted and ignored.
+ * Returns SYSSEM_OK, SYSSEM_EKEY (NULL, empty, not UTF-8, over
+ * SYSSEM__KEY_MAX, malformed URI or escape, NUL in a decoded URI),
+ * SYSSEM_ENOMEM. Backend availability is not checked here. */
+int syssem__name_parse(syssem__name_t *n, const char *key,
+                       syssem_keyform_t keyform);
+void syssem__name_free(syssem__name_t *n);
+
+/* syssem.c: error recording ---------------------------------------------- */
+
+/* Note that OS call `call` failed with OS error text `text` (may be NULL) or
+ * errno value err, and return code. Only the failing path calls these. */
+int syssem__os_fail(int code, const char *call, int err);
+int syssem__os_fail_text(int code, const char *call, const char *text);
+
+/* Map an errno value from an open/remove-type call to a code. */
+int syssem__errno_code(int err);
+
+/* Platform file (unix.c or win32.c) ---------------------------------------- */
+
+/* Backends built here, indexed by syssem_backend_t; NULL where absent. */
+extern const syssem__backend_t *const syssem__backends[4];
+
+/* The calling process's id. */
+unsigned long syssem__getpid(void);
+
+/* The text of OS error err, written to buf (always NUL-terminated). */
+void syssem__errtext(int err, char *buf, size_t len);
+
+/* Unix only: *end = now + ms on CLOCK_MONOTONIC; syssem__left() stores in
+ * *left the time from now to end (0 once it has passed). */
+void syssem__deadline(struct timespec *end, long ms);
+void syssem__left(const struct timespec *end, struct timespec *left);
+
+#endif /* SYSSEM_INT_H */
