@@ -9,15 +9,15 @@
 
 #include <limits.h>
 
-#define SYSV is_backend(SYSSEM_BACKEND_SYSV)
-#define POSIX is_backend(SYSSEM_BACKEND_POSIX)
-#define WIN32 is_backend(SYSSEM_BACKEND_WIN32)
+#define ON_SYSV is_backend(SYSSEM_BACKEND_SYSV)
+#define ON_POSIX is_backend(SYSSEM_BACKEND_POSIX)
+#define ON_WIN32 is_backend(SYSSEM_BACKEND_WIN32)
 
 static int max_value(void)
 {
-  if (SYSV)
+  if (ON_SYSV)
     return 32767;
-  return WIN32 ? 0x7fffffff : INT_MAX; /* glibc SEM_VALUE_MAX */
+  return ON_WIN32 ? 0x7fffffff : INT_MAX; /* glibc SEM_VALUE_MAX */
 }
 
 /* SPEC section 1 ---------------------------------------------------------- */
@@ -58,7 +58,7 @@ static void open_existing_keeps_count(void **state)
   helper_do(p, "value", "ok"); /* the answer to acquire, then value's */
   helper_quit(p);
   /* System V's undo returns the token of the helper that exited. */
-  assert_int_equal(value_of(s), SYSV ? 2 : 1);
+  assert_int_equal(value_of(s), ON_SYSV ? 2 : 1);
   syssem_close(s);
 }
 
@@ -74,7 +74,7 @@ static void create_existing(void **state)
   assert_int_equal(syssem_acquire(s), SYSSEM_OK);
   assert_int_equal(value_of(s), 0);
   p = helper_open(key, 4, "create", "ok 0");
-  if (WIN32) {
+  if (ON_WIN32) {
     /* Windows: the mode is ignored, the count stays. */
     helper_do(p, "value", "value 0");
     assert_int_equal(value_of(s), 0);
@@ -184,7 +184,7 @@ static void create_opener_owns(void **state)
   s = open_or_fail(key, 1, SYSSEM_CREATE);
   assert_int_equal(syssem_created(s), 0);
   syssem_close(s);
-  if (WIN32) {
+  if (ON_WIN32) {
     assert_true(exists(key)); /* the helper still holds a handle */
   } else {
     assert_false(exists(key)); /* the CREATE opener removed it */
@@ -219,7 +219,7 @@ static void remove_objects(void **state)
   syssem_t *s;
 
   (void)state;
-  if (WIN32) {
+  if (ON_WIN32) {
     assert_int_equal(syssem_remove(key, NULL), SYSSEM_ENOSYS);
     return;
   }
@@ -393,7 +393,7 @@ static void counter_processes(void **state)
   syssem_close(s);
 }
 
-/* A holder that dies: System V's undo gives its token back; POSIX and Win32
+/* A holder that dies: System V's undo gives its token back; ON_POSIX and Win32
  * have no undo, the token is lost. Then OPEN keeps, CREATE resets. */
 static void crash_holder(void **state)
 {
@@ -409,15 +409,15 @@ static void crash_holder(void **state)
   assert_int_equal(value_of(s), 1);
   proc_kill(p);
   assert_int_not_equal(proc_wait(p), 0);
-  if (SYSV)
+  if (ON_SYSV)
     assert_int_equal(value_of(s), 2); /* SEM_UNDO gave it back */
   else
     assert_int_equal(value_of(s), 1); /* no undo: the token is gone */
   t = open_or_fail(key, 5, SYSSEM_OPEN);
-  assert_int_equal(value_of(t), SYSV ? 2 : 1);
+  assert_int_equal(value_of(t), ON_SYSV ? 2 : 1);
   syssem_close(t);
   t = open_or_fail(key, 5, SYSSEM_CREATE);
-  assert_int_equal(value_of(s), WIN32 ? 1 : 5);
+  assert_int_equal(value_of(s), ON_WIN32 ? 1 : 5);
   syssem_close(t);
   syssem_close(s);
 }
@@ -510,8 +510,8 @@ static void bad_input(void **state)
   o.permissions = 01000;
   assert_int_equal(syssem_open_ex(&s, key, 1, SYSSEM_OPEN, &o), SYSSEM_EINVAL);
   o.permissions = 0;
-  assert_int_equal(syssem_remove(key, &o), SYSSEM_ENOSYS * WIN32 +
-                   SYSSEM_ENOENT * !WIN32);
+  assert_int_equal(syssem_remove(key, &o), SYSSEM_ENOSYS * ON_WIN32 +
+                   SYSSEM_ENOENT * !ON_WIN32);
   o.version = 0;
   assert_int_equal(syssem_remove(key, &o), SYSSEM_EINVAL);
   assert_int_equal(syssem_remove(NULL, NULL), SYSSEM_EKEY);
@@ -578,11 +578,11 @@ static void backend_queries(void **state)
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_DEFAULT), 1);
   assert_int_equal(syssem_backend_available((syssem_backend_t)4), 0);
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_WIN32),
-                   WIN32 ? 1 : 0);
+                   ON_WIN32 ? 1 : 0);
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_SYSV),
-                   WIN32 ? 0 : 1);
+                   ON_WIN32 ? 0 : 1);
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_POSIX),
-                   WIN32 ? 0 : 1);
+                   ON_WIN32 ? 0 : 1);
   assert_string_equal(syssem_version(), SYSSEM_VERSION_STRING);
 }
 
@@ -598,9 +598,9 @@ static void legacy_native_key(void **state)
   s = open_or_fail("market", 1, SYSSEM_CREATE_NEW);
   native = syssem_native_key(s);
   assert_string_equal(syssem_key(s), "market");
-  if (WIN32) {
+  if (ON_WIN32) {
     assert_string_equal(native, stem);
-  } else if (POSIX) {
+  } else if (ON_POSIX) {
     assert_int_equal(native[0], '/');
     assert_string_equal(native + 1, stem);
   } else {
@@ -647,7 +647,7 @@ int main(void)
     tests[n] = all[n];
   /* Windows frees an object with its last handle: nothing persists, so
    * that run does not list the test rather than skip it. */
-  if (!WIN32)
+  if (!ON_WIN32)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(persist_keeps);
   return _cmocka_run_group_tests("api", tests, n, NULL, no_leftovers);
 }

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <pthread.h>
 
-#define SYSV is_backend(SYSSEM_BACKEND_SYSV)
+#define ON_SYSV is_backend(SYSSEM_BACKEND_SYSV)
 
 static const char *tmpdir(void)
 {
@@ -42,7 +42,7 @@ static unsigned int object_perms(syssem_t *s)
   char path[512];
   struct stat st;
 
-  if (SYSV) {
+  if (ON_SYSV) {
     struct semid_ds ds;
     union { int val; struct semid_ds *buf; } arg;
     arg.buf = &ds;
@@ -99,7 +99,7 @@ static void exact_permissions(void **state)
                      SYSSEM_OK);
     umask(old);
     assert_int_equal(object_perms(s), perms[i]);
-    if (SYSV) {
+    if (ON_SYSV) {
       assert_int_equal(stat(syssem_native_key(s), &st), 0);
       assert_int_equal(st.st_mode & 0777, perms[i] & 0666);
     }
@@ -198,7 +198,7 @@ static void native_keys(void **state)
 
   (void)state;
   o.keyform = SYSSEM_KEYFORM_NATIVE;
-  if (SYSV) {
+  if (ON_SYSV) {
     snprintf(name, sizeof name, "%s/%snative", tmpdir(), test_tag);
     assert_int_equal(syssem_open_ex(&s, name, 2, SYSSEM_OPEN, &o), SYSSEM_OK);
     assert_string_equal(syssem_native_key(s), name);
@@ -297,7 +297,7 @@ static void removed_underneath(void **state)
   assert_int_equal(syssem_acquire(s), SYSSEM_OK);
   assert_int_equal(syssem_remove(key, NULL), SYSSEM_OK);
   assert_false(exists(key));
-  if (SYSV) {
+  if (ON_SYSV) {
     /* The next call recreates it with this handle's initial count. */
     assert_int_equal(value_of(s), 2);
     assert_int_equal(syssem_created(s), 1);
@@ -438,7 +438,7 @@ int main(void)
   tests[n++] = (struct CMUnitTest)cmocka_unit_test(signals_retried);
   /* Only System V has key files and undo: the POSIX run does not list
    * these rather than skip them. */
-  if (SYSV) {
+  if (ON_SYSV) {
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(symlink_refused);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(tmpdir_key_files);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(undo_rules);
