@@ -1,0 +1,106 @@
+/*
+ * libFuzzer target: the key code (src/key.c, compiled in) on hostile input.
+ * Each input is tried as a legacy, a native and a URI key, and its bytes go
+ * through the UTF-8 check and SHA-1. Besides "no crash, no sanitizer
+ * report", the results must be consistent:
+ *   - a parsed key was valid UTF-8, at most SYSSEM__KEY_MAX bytes, not empty;
+ *   - legacy: "qipc_systemsem_" + the key's ASCII letters + 40 hex digits;
+ *   - native: the key itself;
+ *   - URI: a backend chosen, a non-empty name without NUL, valid UTF-8;
+ *   - a failed parse leaves the name as fresh (safe to free twice).
+ *
+ * Built by .ci/reliability.sh with clang -fsanitize=fuzzer,address,undefined;
+ * fuzz/replay.c replays the corpus without libFuzzer in the test suite.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "syssem_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(c)                                                            \
+  do {                                                                        \
+    if (!(c))                                                                 \
+      abort();                                                                \
+  } while (0)
+
+static int letter(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static void check_legacy(const char *key, size_t len, const char *text)
+{
+  static const char hex[] = "0123456789abcdef";
+  unsigned char d[20];
+  size_t i, o = 15;
+
+  REQUIRE(strncmp(text, "qipc_systemsem_", 15) == 0);
+  for (i = 0; i < len; i++)
+    if (letter(key[i]))
+      REQUIRE(text[o++] == key[i]);
+  syssem__sha1(key, len, d);
+  for (i = 0; i < 20; i++) {
+    REQUIRE(text[o++] == hex[d[i] >> 4]);
+    REQUIRE(text[o++] == hex[d[i] & 15]);
+  }
+  REQUIRE(text[o] == '\0');
+}
+
+static void one(const char *key, size_t len, syssem_keyform_t form)
+{
+  syssem__name_t n;
+  int r = syssem__name_parse(&n, key, form);
+
+  if (r != SYSSEM_OK) {
+    REQUIRE(r == SYSSEM_EKEY || r == SYSSEM_ENOMEM);
+    REQUIRE(n.text == NULL && n.backend == SYSSEM_BACKEND_DEFAULT);
+    syssem__name_free(&n);
+    syssem__name_free(&n);
+    return;
+  }
+  REQUIRE(len > 0 && len <= SYSSEM__KEY_MAX);
+  REQUIRE(syssem__utf8_valid(key, len));
+  REQUIRE(n.text != NULL);
+  switch (form) {
+  case SYSSEM_KEYFORM_LEGACY:
+    REQUIRE(n.legacy && n.backend == SYSSEM_BACKEND_DEFAULT);
+    check_legacy(key, len, n.text);
+    break;
+  case SYSSEM_KEYFORM_NATIVE:
+    REQUIRE(!n.legacy && strcmp(n.text, key) == 0);
+    break;
+  default:
+    REQUIRE(!n.legacy && n.backend != SYSSEM_BACKEND_DEFAULT);
+    REQUIRE(n.text[0] != '\0');
+    REQUIRE(syssem__utf8_valid(n.text, strlen(n.text)));
+    REQUIRE(n.proj_id >= 1 && n.proj_id <= 255);
+    break;
+  }
+  syssem__name_free(&n);
+  REQUIRE(n.text == NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  unsigned char digest[20];
+  char *key = malloc(size + 1);
+
+  if (key == NULL)
+    return 0;
+  memcpy(key, data, size);
+  key[size] = '\0';
+  (void)syssem__utf8_valid((const char *)data, size);
+  syssem__sha1(data, size, digest);
+  /* An embedded NUL ends the key, as it would for any C caller. */
+  one(key, strlen(key), SYSSEM_KEYFORM_LEGACY);
+  one(key, strlen(key), SYSSEM_KEYFORM_NATIVE);
+  one(key, strlen(key), SYSSEM_KEYFORM_URI);
+  free(key);
+  return 0;
+}

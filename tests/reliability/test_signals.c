@@ -1,0 +1,2 @@
+#include "rel.h"
+int main(void){return 0;}
