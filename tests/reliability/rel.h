@@ -29,6 +29,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define SYSV is_backend(SYSSEM_BACKEND_SYSV)
 
@@ -108,6 +111,25 @@ static void shared_free(void *p, size_t len)
     }                                                                         \
   } while (0)
 
+/* fork() for the tests: a child that outlives a failed test process would
+ * spin for ever, so on Linux it dies with its parent. */
+static pid_t rel_fork(void)
+{
+  pid_t parent = getpid(), pid;
+
+  fflush(stdout);
+  fflush(stderr);
+  pid = fork();
+  assert_true(pid >= 0);
+#ifdef __linux__
+  if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent))
+    _exit(1);
+#else
+  (void)parent;
+#endif
+  return pid;
+}
+
 /* A group of workers, and a pipe whose write end only they hold: its read
  * end reports end of file once every one of them has exited, so the parent
  * waits on it with a deadline instead of sleeping. */
@@ -129,10 +151,7 @@ static pid_t crew_fork(crew_t *c, int (*fn)(void *, int), void *arg)
   pid_t pid;
 
   assert_true(c->n < (int)(sizeof c->pid / sizeof c->pid[0]));
-  fflush(stdout);
-  fflush(stderr);
-  pid = fork();
-  assert_true(pid >= 0);
+  pid = rel_fork();
   if (pid == 0) {
     close(c->done[0]);
     _exit(fn(arg, c->n));

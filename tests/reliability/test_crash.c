@@ -32,9 +32,7 @@ static pid_t victim(struct crashboard *b, void (*body)(syssem_t *,
   char c;
 
   assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
-  fflush(stdout);
-  pid = fork();
-  assert_true(pid >= 0);
+  pid = rel_fork();
   if (pid == 0) {
     syssem_t *s = syssem_open(b->key, 1, SYSSEM_OPEN);
 

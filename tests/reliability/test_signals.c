@@ -91,9 +91,7 @@ static void run_scenario(const struct scenario *sc)
   s = open_or_fail(key, 0, SYSSEM_CREATE_NEW);
   assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
   assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-  fflush(stdout);
-  pid = fork();
-  assert_true(pid >= 0);
+  pid = rel_fork();
   if (pid == 0)
     waiter(key, sc, ready[1], out[1]);
   close(ready[1]);
