@@ -27,11 +27,14 @@ struct fdboard {
 static int fd_child(void *arg, int index)
 {
   struct fdboard *b = arg;
-  struct rlimit rl = { 32, 32 };
+  struct rlimit rl;
   int fds[64], n = 0, k, fd;
   syssem_t *s;
 
   (void)index;
+  /* The soft limit only: Valgrind refuses to move the hard one. */
+  WCHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+  rl.rlim_cur = 32;
   WCHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
   while ((fd = dup(0)) >= 0)
     fds[n++] = fd;
@@ -160,7 +163,13 @@ int main(void)
   size_t n = 0;
 
   test_tag_init();
-  tests[n++] = REL_TEST(out_of_descriptors);
+  /* Valgrind emulates the descriptor limit above the kernel's: a create
+   * goes through in the kernel, then Valgrind takes the descriptor back and
+   * says EMFILE. The run says nothing about the library there. */
+  if (getenv("SYSSEM_REL_VALGRIND") == NULL)
+    tests[n++] = REL_TEST(out_of_descriptors);
+  else
+    printf("note: out_of_descriptors is not run under Valgrind\n");
   if (SYSV && rel_root_tests_wanted())
     tests[n++] = REL_TEST(out_of_sysv_sets);
   return _cmocka_run_group_tests("exhaustion", tests, n, NULL,

@@ -27,6 +27,7 @@ struct board {
   atomic_long calls;
   atomic_long codes[OP_N][16]; /* [op][-code] */
   atomic_long odd;
+  atomic_long gave_up; /* opens that ran out of retries */
 };
 
 /* Record the result of one call; 1 if it is one the header allows. */
@@ -41,7 +42,14 @@ static int check(struct board *b, enum op op, int r)
     ok = r == SYSSEM_OK || r == SYSSEM_ETIMEDOUT || r == SYSSEM_ENOENT;
     break;
   case OP_REOPEN:
+    /* The open's own bounded retry (SPEC 3) may run out while removals
+     * follow each other closely: counted apart, not a failure. */
     ok = r == SYSSEM_OK;
+    if (r == SYSSEM_EUNKNOWN &&
+        strstr(syssem_last_error_message(), "again and again") != NULL) {
+      atomic_fetch_add(&b->gave_up, 1);
+      return 1;
+    }
     break;
   default:
     ok = r == SYSSEM_OK || r == SYSSEM_ENOENT;
@@ -110,7 +118,7 @@ static void remove_raw(const char *native)
 static void removal_underneath(void **state)
 {
   struct board *b = shared_alloc(sizeof *b);
-  long n = rel_size(20, 100, 1000), i, remove_odd = 0;
+  long n = rel_size(20, 100, 1000), i, remove_odd = 0, odd;
   struct timespec nap = { 0, 0 };
   char native[512];
   long long t0;
@@ -148,8 +156,8 @@ static void removal_underneath(void **state)
   failed = crew_wait(&c, PROMPT_MS * 3, &hung);
 
   figure("removal-underneath", "workers=%d removals=%ld secs=%.2f calls=%ld "
-         "ok=%ld timedout=%ld enoent=%ld undocumented=%ld remove_undocumented=%ld "
-         "hung=%d",
+         "ok=%ld timedout=%ld enoent=%ld open_gave_up=%ld undocumented=%ld "
+         "remove_undocumented=%ld hung=%d",
          WORKERS, n, rel_secs(t0), atomic_load(&b->calls),
          atomic_load(&b->codes[OP_ACQUIRE][0]) +
              atomic_load(&b->codes[OP_TRY][0]) +
@@ -161,16 +169,17 @@ static void removal_underneath(void **state)
              atomic_load(&b->codes[OP_TRY][-SYSSEM_ENOENT]) +
              atomic_load(&b->codes[OP_RELEASE][-SYSSEM_ENOENT]) +
              atomic_load(&b->codes[OP_VALUE][-SYSSEM_ENOENT]),
-         atomic_load(&b->odd), remove_odd, hung);
-  assert_false(hung);
-  assert_int_equal(failed, 0);
-  assert_int_equal(atomic_load(&b->odd), 0);
-  assert_int_equal(remove_odd, 0);
-
+         atomic_load(&b->gave_up), atomic_load(&b->odd), remove_odd, hung);
+  odd = atomic_load(&b->odd);
+  /* Clean up before judging, so that a failure leaks nothing either. */
   syssem_close(s);
   r = syssem_remove(b->key, NULL);
-  assert_true(r == SYSSEM_OK || r == SYSSEM_ENOENT);
   shared_free(b, sizeof *b);
+  assert_true(r == SYSSEM_OK || r == SYSSEM_ENOENT);
+  assert_false(hung);
+  assert_int_equal(failed, 0);
+  assert_int_equal(odd, 0);
+  assert_int_equal(remove_odd, 0);
 }
 
 int main(void)

@@ -47,6 +47,7 @@ static void waiter(const char *key, const struct scenario *sc, int ready,
   struct outcome o;
   syssem_t *s;
 
+  memset(&o, 0, sizeof o); /* the padding goes down the pipe too */
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sa.sa_flags = 0; /* no SA_RESTART */
@@ -110,8 +111,9 @@ static void run_scenario(const struct scenario *sc)
       sent++;
     if (sc->release_ms >= 0 && released < 0 &&
         proc_now_ms() >= t_ready + sc->release_ms) {
-      assert_int_equal(syssem_release(s, 1), SYSSEM_OK);
+      /* The time before the call: the waiter may wake before it returns. */
       released = proc_now_ms();
+      assert_int_equal(syssem_release(s, 1), SYSSEM_OK);
     }
     if (proc_now_ms() > deadline) {
       kill_reap(pid);
