@@ -130,7 +130,9 @@ SYSSEM_EXTERN syssem_t *syssem_open(const char *key, int initial,
  *  SYSSEM_ENOSYS   the backend (or the URI key's type) is not built here
  *  SYSSEM_EPERM    the object or key file exists and is not accessible
  *  SYSSEM_EEXIST   SYSSEM_CREATE_NEW and the object exists
- *  SYSSEM_ENOENT   SYSSEM_OPEN_EXISTING and the object does not exist
+ *  SYSSEM_ENOENT   SYSSEM_OPEN_EXISTING and the object does not exist; or
+ *                  other processes removed it again and again while this
+ *                  call was opening it (a bounded number of retries)
  *  SYSSEM_ENOSPC   the system is out of semaphores, descriptors or memory
  *  SYSSEM_ENOMEM   allocation failed
  *  SYSSEM_EUNKNOWN any other OS failure (the message names it)

@@ -123,7 +123,7 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
     }
   }
   if (sem == SEM_FAILED) {
-    r = syssem__os_fail_text(SYSSEM_EUNKNOWN, "sem_open",
+    r = syssem__os_fail_text(SYSSEM_ENOENT, "sem_open",
                              "removed while opening, again and again");
     goto cleanup;
   }

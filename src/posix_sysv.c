@@ -90,36 +90,53 @@ cleanup:
   return r;
 }
 
+/* An attach step found the key file or the set gone: another process removed
+ * it in the meantime. Not a code: sv_attach() starts over. */
+#define SV_GONE 1
+
+/* Classify the failure of `call` (errno set) during an attach: a removal
+ * (the key file or set vanished) is SV_GONE, or SYSSEM_ENOENT for
+ * SYSSEM_OPEN_EXISTING, which must not recreate; anything else its code. */
+static int sv_gone(syssem_mode_t mode, const char *call)
+{
+  int err = errno;
+
+  if (err != ENOENT && err != EIDRM && err != EINVAL)
+    return syssem__os_fail(syssem__errno_code(err), call, err);
+  if (mode == SYSSEM_OPEN_EXISTING)
+    return syssem__os_fail(SYSSEM_ENOENT, call, err);
+  return SV_GONE;
+}
+
 /* Make sure the key file exists as a regular file; never follow a symlink
  * planted at its path. *made tells whether this call created it. */
 static int sv_key_file(const char *path, syssem_mode_t mode, unsigned perms,
                        int *made)
 {
   struct stat st;
-  int fd;
+  int fd, err;
 
   *made = 0;
   if (mode != SYSSEM_OPEN_EXISTING) {
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               (mode_t)(perms & 0666));
     if (fd >= 0) {
-      *made = 1;
       /* open() applied the umask; the permissions are promised exact. */
       if (fchmod(fd, (mode_t)(perms & 0666)) != 0) {
-        int err = errno;
+        err = errno;
         close(fd);
         unlink(path);
-        *made = 0;
         return syssem__os_fail(syssem__errno_code(err), "fchmod", err);
       }
       close(fd);
+      *made = 1;
       return SYSSEM_OK;
     }
     if (errno != EEXIST)
       return syssem__os_fail(syssem__errno_code(errno), "open", errno);
   }
   if (lstat(path, &st) != 0)
-    return syssem__os_fail(syssem__errno_code(errno), "lstat", errno);
+    return sv_gone(mode, "lstat");
   if (!S_ISREG(st.st_mode))
     return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
                                 "key file is not a regular file");
@@ -129,7 +146,7 @@ static int sv_key_file(const char *path, syssem_mode_t mode, unsigned perms,
 /* Wait until the creator of set id has initialised it. Our creators
  * initialise with semop() and Qt's with SETVAL; both set sempid, which a
  * fresh set has 0. */
-static int sv_wait_init(int id, int initial)
+static int sv_wait_init(int id, syssem_mode_t mode, int initial)
 {
   struct timespec nap = { 0, 1000000L };
   union sv_arg arg;
@@ -140,92 +157,86 @@ static int sv_wait_init(int id, int initial)
     if (pid > 0)
       return SYSSEM_OK;
     if (pid < 0)
-      return syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
+      return sv_gone(mode, "semctl");
     nanosleep(&nap, NULL);
   }
   /* The creator died between semget() and initialisation: finish its job. */
   arg.val = initial;
   if (semctl(id, 0, SETVAL, arg) != 0)
-    return syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
+    return sv_gone(mode, "semctl");
+  return SYSSEM_OK;
+}
+
+/* One attempt of sv_attach(): SYSSEM_OK, a code, or SV_GONE. */
+static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
+                          int *id, int *created, int *file_made)
+{
+  const char *path = s->base.native;
+  struct sembuf init;
+  union sv_arg arg;
+  key_t key;
+  int r;
+
+  r = sv_key_file(path, mode, s->base.perms, file_made);
+  if (r != SYSSEM_OK)
+    return r;
+  key = ftok(path, s->base.proj_id);
+  if (key == (key_t)-1)
+    return sv_gone(mode, "ftok");
+  if (mode != SYSSEM_OPEN_EXISTING) {
+    *id = semget(key, 1, IPC_CREAT | IPC_EXCL | (int)(s->base.perms & 0777));
+    if (*id >= 0) {
+      /* semop, not SETVAL, so that sempid marks the set initialised; no
+       * SEM_UNDO, or our exit would take the initial count back. */
+      init.sem_num = 0;
+      init.sem_op = (short)initial;
+      init.sem_flg = IPC_NOWAIT;
+      if (semop(*id, &init, 1) != 0) {
+        r = sv_gone(mode, "semop");
+        semctl(*id, 0, IPC_RMID);
+        return r;
+      }
+      *created = 1;
+      return SYSSEM_OK;
+    }
+    if (errno != EEXIST)
+      return syssem__os_fail(syssem__errno_code(errno), "semget", errno);
+    if (mode == SYSSEM_CREATE_NEW)
+      return syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
+  }
+  *id = semget(key, 1, 0);
+  if (*id < 0)
+    return sv_gone(mode, "semget");
+  r = sv_wait_init(*id, mode, initial);
+  if (r != SYSSEM_OK)
+    return r;
+  arg.val = initial;
+  if (mode == SYSSEM_CREATE && semctl(*id, 0, SETVAL, arg) != 0)
+    return sv_gone(mode, "semctl");
   return SYSSEM_OK;
 }
 
 /* Attach to or create the set per mode; on success store its id and whether
- * this call created the set and the key file. Leaves nothing behind on
- * failure. Used by open and by the reopen after a removal underneath. */
+ * this call created the set and the key file. Any step may find the file or
+ * set removed by another process: start over, a bounded number of times.
+ * Leaves nothing behind on failure. Used by open and by the reopen after a
+ * removal underneath. */
 static int sv_attach(struct sv_sem *s, syssem_mode_t mode, int initial,
                      int *id, int *created, int *file_made)
 {
-  const char *path = s->base.native;
-  int perms = (int)(s->base.perms & 0777);
-  struct sembuf init;
-  union sv_arg arg;
-  key_t key;
-  int r, tries;
+  int tries, made, r = SV_GONE;
 
   *created = 0;
-  r = sv_key_file(path, mode, s->base.perms, file_made);
-  if (r < 0)
-    return r;
-  key = ftok(path, s->base.proj_id);
-  if (key == (key_t)-1) {
-    r = syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
-    goto cleanup;
+  *file_made = 0;
+  for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++) {
+    r = sv_attach_once(s, mode, initial, id, created, &made);
+    *file_made |= made;
   }
-  /* Create or attach; another process may remove the set between our two
-   * semget calls, so try again a bounded number of times. */
-  for (tries = 0; tries < SYSSEM__REOPEN_MAX; tries++) {
-    if (mode != SYSSEM_OPEN_EXISTING) {
-      *id = semget(key, 1, IPC_CREAT | IPC_EXCL | perms);
-      if (*id >= 0) {
-        /* semop, not SETVAL, so that sempid marks the set initialised; no
-         * SEM_UNDO, or our exit would take the initial count back. */
-        init.sem_num = 0;
-        init.sem_op = (short)initial;
-        init.sem_flg = IPC_NOWAIT;
-        if (semop(*id, &init, 1) != 0) {
-          r = syssem__os_fail(syssem__errno_code(errno), "semop", errno);
-          semctl(*id, 0, IPC_RMID);
-          goto cleanup;
-        }
-        *created = 1;
-        r = SYSSEM_OK;
-        goto cleanup;
-      }
-      if (errno != EEXIST) {
-        r = syssem__os_fail(syssem__errno_code(errno), "semget", errno);
-        goto cleanup;
-      }
-      if (mode == SYSSEM_CREATE_NEW) {
-        r = syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
-        goto cleanup;
-      }
-    }
-    *id = semget(key, 1, 0);
-    if (*id >= 0)
-      break;
-    if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
-      r = syssem__os_fail(syssem__errno_code(errno), "semget", errno);
-      goto cleanup;
-    }
-  }
-  if (tries == SYSSEM__REOPEN_MAX) {
-    r = syssem__os_fail_text(SYSSEM_EUNKNOWN, "semget",
-                             "set removed while opening, again and again");
-    goto cleanup;
-  }
-  r = sv_wait_init(*id, initial);
-  if (r < 0)
-    goto cleanup;
-  if (mode == SYSSEM_CREATE) {
-    arg.val = initial;
-    if (semctl(*id, 0, SETVAL, arg) != 0)
-      r = syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
-  }
-
-cleanup:
+  if (r == SV_GONE)
+    r = syssem__os_fail_text(SYSSEM_ENOENT, "semget",
+                             "removed while opening, again and again");
   if (r < 0 && *file_made)
-    unlink(path);
+    unlink(s->base.native);
   return r;
 }
 

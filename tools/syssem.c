@@ -989,8 +989,9 @@ static int list_sysv(void)
 static int list_posix(void)
 {
 #if defined(SHM_DIR)
-  char **names = NULL, name[NAME_MAX + 2];
+  char **names = NULL, name[NAME_MAX + 2], path[sizeof SHM_DIR + NAME_MAX + 2];
   size_t n = 0, i;
+  struct stat st;
   sem_t *sem;
   int err, v;
 
@@ -1001,6 +1002,15 @@ static int list_posix(void)
     return os_fail(SHM_DIR, err);
   for (i = 0; i < n; i++) {
     snprintf(name, sizeof name, "/%s", names[i] + strlen(SHM_PREFIX));
+    snprintf(path, sizeof path, "%s/%s", SHM_DIR, names[i]);
+    /* A file too short for a sem_t (a sem_open killed half-way leaves one)
+     * would make the mapping fault: report it, never open it. */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (size_t)st.st_size < sizeof(sem_t)) {
+      if (errno != ENOENT)
+        list_row("posix", -2, name, "not a semaphore");
+      continue;
+    }
     sem = sem_open(name, 0); /* no O_CREAT: creates nothing */
     if (sem == SEM_FAILED) {
       if (errno != ENOENT) /* ENOENT: removed since the scan */
