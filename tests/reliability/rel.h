@@ -293,8 +293,8 @@ static int rel_root_tests_wanted(void)
 static void require_root(void)
 {
   if (geteuid() != 0)
-    fail_msg("this test needs root (CI runs as root); set SYSSEM_REL_NO_ROOT=1 "
-             "to leave it out of an unprivileged run");
+    fail_msg("%s", "this test needs root (CI runs as root); set "
+             "SYSSEM_REL_NO_ROOT=1 to leave it out of an unprivileged run");
 }
 
 #define REL_TEST(f) ((struct CMUnitTest)cmocka_unit_test(f))
