@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install what the tests need, build libsyssem, and run the whole test suite:
 # both Unix backends, the same again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the consumer projects, the Windows build under
-# Wine, and at the end a check that nothing was left behind. Run as root on Debian 12. Fails if any test fails.
+# UndefinedBehaviorSanitizer, the consumer projects, the reliability
+# variants (Valgrind, ThreadSanitizer, clang, musl, a libFuzzer run), the
+# Windows build under Wine, and at the end a check that nothing was left
+# behind. Run as root on Debian 12. Fails if any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -49,6 +51,9 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "== consumers: pkg-config, meson subproject, CMake, C++, symbols, man pages"
 bash .ci/consumers.sh
+
+echo "== reliability: Valgrind, ThreadSanitizer, clang, musl, libFuzzer"
+bash .ci/reliability.sh
 
 echo "== Windows: cross-build with mingw-w64, test under Wine"
 bash .ci/windows.sh -Dwerror=true

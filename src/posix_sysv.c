@@ -395,11 +395,13 @@ static int sv_remove(const char *path, int legacy, int proj_id)
   id = semget(key, 1, 0);
   if (id < 0 || semctl(id, 0, IPC_RMID) != 0) {
     int err = errno;
+    /* EIDRM/EINVAL: another process removed the set since our semget. */
+    int gone = err == ENOENT || err == EIDRM || err == EINVAL;
     /* A legacy key file without its set is litter of ours: sweep it. */
-    if (err == ENOENT && legacy)
+    if (gone && legacy)
       unlink(path);
-    return syssem__os_fail(syssem__errno_code(err), id < 0 ? "semget" : "semctl",
-                           err);
+    return syssem__os_fail(gone ? SYSSEM_ENOENT : syssem__errno_code(err),
+                           id < 0 ? "semget" : "semctl", err);
   }
   if (legacy)
     unlink(path);

@@ -153,8 +153,10 @@ int proc_leftovers(const char *stem_prefix)
 
   snprintf(name, sizeof name, "qipc_systemsem_%s", stem_prefix);
   n = count_prefix(tmp && *tmp ? tmp : "/tmp", name);
+  /* POSIX names: glibc's /dev/shm/sem.x, musl's /dev/shm/x. */
   snprintf(name, sizeof name, "sem.qipc_systemsem_%s", stem_prefix);
-  return n + count_prefix("/dev/shm", name);
+  n += count_prefix("/dev/shm", name);
+  return n + count_prefix("/dev/shm", name + 4);
 }
 
 unsigned long proc_getpid(void)

@@ -980,10 +980,15 @@ static int list_sysv(void)
   return err == 0 ? ST_OK : ST_LIB;
 }
 
-#if defined(__linux__)
-/* glibc and musl keep the POSIX named semaphore "/x" as /dev/shm/sem.x. */
+/* Linux C libraries keep the POSIX named semaphore "/x" in /dev/shm: glibc
+ * as sem.x, musl as x (beside shm_open objects: the size check below tells
+ * semaphores apart). */
+#if defined(__linux__) && defined(__GLIBC__)
 # define SHM_DIR "/dev/shm"
 # define SHM_PREFIX "sem."
+#elif defined(__linux__)
+# define SHM_DIR "/dev/shm"
+# define SHM_PREFIX ""
 #endif
 
 static int list_posix(void)
@@ -1005,10 +1010,13 @@ static int list_posix(void)
     snprintf(path, sizeof path, "%s/%s", SHM_DIR, names[i]);
     /* A file too short for a sem_t (a sem_open killed half-way leaves one)
      * would make the mapping fault: report it, never open it. */
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        (size_t)st.st_size < sizeof(sem_t)) {
-      if (errno != ENOENT)
-        list_row("posix", -2, name, "not a semaphore");
+    if (stat(path, &st) != 0) {
+      if (errno != ENOENT) /* ENOENT: removed since the scan */
+        list_row("posix", -2, name, strerror(errno));
+      continue;
+    }
+    if (!S_ISREG(st.st_mode) || (size_t)st.st_size != sizeof(sem_t)) {
+      list_row("posix", -2, name, "not a semaphore");
       continue;
     }
     sem = sem_open(name, 0); /* no O_CREAT: creates nothing */

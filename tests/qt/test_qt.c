@@ -757,7 +757,7 @@ static void native_key_default_tmp(void **state)
 {
   static const char *const suffixes[] = {
     "", "0123456789", "-1.2:3/4 5!@#$%^&*()[]{}~'\"\\",
-    "/Gr\xc3\xbc\xc3\x9f" "e/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x99\x82",
+    ("/Gr\xc3\xbc\xc3\x9f" "e/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x99\x82"),
   };
   static const char *const values[] = { NULL, "" };
   char *tmp = realpath("/tmp", NULL);
