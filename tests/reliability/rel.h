@@ -231,24 +231,11 @@ static int kill_reap(pid_t pid)
 
 /* Leftovers ---------------------------------------------------------------- */
 
-/* Key files and POSIX objects of this process's keys: proc_leftovers(), plus
- * the names a C library without glibc's "sem." prefix uses (musl). */
+/* Key files and POSIX objects of this process's keys (glibc's and musl's
+ * POSIX names both: see proc_leftovers()). */
 static int rel_leftovers(void)
 {
-  char name[128];
-  int n = proc_leftovers(test_tag);
-  struct dirent *e;
-  DIR *d;
-
-  snprintf(name, sizeof name, "qipc_systemsem_%s", test_tag);
-  d = opendir("/dev/shm");
-  if (d != NULL) {
-    while ((e = readdir(d)) != NULL)
-      if (strncmp(e->d_name, name, strlen(name)) == 0)
-        n++;
-    closedir(d);
-  }
-  return n;
+  return proc_leftovers(test_tag);
 }
 
 static int rel_no_leftovers(void **state)
