@@ -5,10 +5,13 @@
  * SPDX-License-Identifier: MIT
  *
  * Usage:
- *   bench [--quick] [--reps R]      the table (BENCH_QUICK=1 = --quick)
- *   bench --callgrind-pair B S N    N acquire+release pairs, B = sysv,
- *                                   sysv-noundo or posix, S = lib or raw;
- *                                   run under callgrind by callgrind.sh
+ *   bench [--quick] [--reps R] [--no-pin]
+ *       the table (BENCH_QUICK=1 is --quick); pinned to one CPU unless
+ *       --no-pin
+ *   bench --callgrind CASE BACKEND SIDE N
+ *       N operations of one side of one row, e.g. "acquire+release" sysv
+ *       lib 1000; SIDE is lib, raw or qt. callgrind.sh runs it under
+ *       callgrind.
  *
  * Every case times N operations of one side, then N of the other, taking
  * turns on which goes first; a row shows the median ns/op of each side and
@@ -40,6 +43,7 @@
 
 #include "syssem.h"
 #include "bench_qt.h"
+#include "floor.h"
 
 #define MAX_REPS 31
 
@@ -66,7 +70,7 @@ struct side {
 
 static volatile sig_atomic_t stopping;
 static int quick;
-static int reps = 7;
+static int reps = 11;
 static long failures; /* operations that did not return what they should */
 
 static void on_signal(int sig)
@@ -195,6 +199,21 @@ static double px_pair(side_t *sd, long n)
   for (i = 0; i < n; i++) {
     bad += sem_wait(p) != 0;
     bad += sem_post(p) != 0;
+  }
+  t = now_ns() - t;
+  failures += bad;
+  return t;
+}
+
+static double floor_pair(side_t *sd, long n)
+{
+  sem_t *p = sd->px;
+  long i, bad = 0;
+  double t = now_ns();
+
+  for (i = 0; i < n; i++) {
+    bad += bench_floor_wait(p) != 0;
+    bad += bench_floor_post(p) != 0;
   }
   t = now_ns() - t;
   failures += bad;
@@ -416,6 +435,19 @@ static const pp_ops_t sv_pp = { sv_pp_make, sv_pp_child, sv_pp_parent,
 static const pp_ops_t px_pp = { px_pp_make, px_pp_child, px_pp_parent,
                                 px_pp_let_go, px_pp_destroy };
 
+/* A round trip takes microseconds: a repetition that has not ended after
+ * two minutes never will (a child gone); do not hang the benchmark run. */
+static void on_stuck(int sig)
+{
+  static const char msg[] = "bench: ping-pong stuck, giving up\n";
+
+  ssize_t r = write(2, msg, sizeof msg - 1);
+
+  (void)sig;
+  (void)r;
+  _exit(3);
+}
+
 static double pingpong(side_t *sd, const pp_ops_t *ops, long n)
 {
   pid_t pid;
@@ -436,6 +468,8 @@ static double pingpong(side_t *sd, const pp_ops_t *ops, long n)
     ops->child(sd, n + 1);
     _exit(0);
   }
+  signal(SIGALRM, on_stuck);
+  alarm(120);
   /* One untimed round: the child is up and running. */
   failures += ops->parent(sd, 1);
   t = now_ns();
@@ -447,6 +481,7 @@ static double pingpong(side_t *sd, const pp_ops_t *ops, long n)
   if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
       WEXITSTATUS(status) != 0)
     failures++;
+  alarm(0);
   ops->destroy(sd);
   return t;
 }
@@ -491,41 +526,40 @@ static double lib_open_close(side_t *sd, long n)
   return t;
 }
 
-/* System V, what libsyssem does for SYSSEM_OPEN: make the key file if it is
- * absent (exact permissions, no symlink followed) or check that it is a
- * regular file; ftok; create the set exclusively and initialise it with
- * semop (so that sempid marks it initialised), or attach and check that it
- * was initialised. Returns the set id, or -1. *made: this call created. */
-static int sv_raw_open(const char *path, int initial, int *made)
+/* The raw sequences are the least a careful program does for the same
+ * outcome and the same guarantees, knowing whether the object exists.
+ *
+ * System V, create: make the key file (exclusive, no symlink followed, exact
+ * permissions), ftok, create the set exclusively and initialise it with
+ * semop (so that sempid tells openers it is initialised). Attach: check that
+ * the key file is a regular file, ftok, get the set, check that it has been
+ * initialised. Returns the set id, or -1. */
+static int sv_raw_open(const char *path, int create)
 {
-  struct sembuf init = { 0, 0, IPC_NOWAIT };
+  struct sembuf init = { 0, 1, IPC_NOWAIT };
   struct stat st;
   key_t key;
   int fd, id;
 
-  *made = 0;
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd >= 0) {
+  if (create) {
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+    if (fd < 0)
+      return -1;
     fchmod(fd, 0600);
     close(fd);
-  } else if (errno != EEXIST || lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+  } else if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
     return -1;
   }
   key = ftok(path, 'Q');
   if (key == (key_t)-1)
     return -1;
-  id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
-  if (id >= 0) {
-    init.sem_op = (short)initial;
-    if (semop(id, &init, 1) != 0)
-      return -1;
-    *made = 1;
-    return id;
+  if (!create) {
+    id = semget(key, 1, 0);
+    return id < 0 || semctl(id, 0, GETPID) <= 0 ? -1 : id;
   }
-  if (errno != EEXIST)
-    return -1;
-  id = semget(key, 1, 0);
-  if (id < 0 || semctl(id, 0, GETPID) <= 0)
+  id = semget(key, 1, IPC_CREAT | IPC_EXCL | 0600);
+  if (id >= 0 && semop(id, &init, 1) != 0)
     return -1;
   return id;
 }
@@ -533,13 +567,13 @@ static int sv_raw_open(const char *path, int initial, int *made)
 static double sv_open_close(side_t *sd, long n)
 {
   long i, bad = 0;
-  int id, made;
+  int id;
   double t = now_ns();
 
   for (i = 0; i < n; i++) {
-    id = sv_raw_open(sd->name, sd->create, &made);
-    bad += id < 0 || made != sd->create;
-    if (made) {
+    id = sv_raw_open(sd->name, sd->create);
+    bad += id < 0;
+    if (sd->create) {
       semctl(id, 0, IPC_RMID);
       unlink(sd->name);
     }
@@ -549,20 +583,18 @@ static double sv_open_close(side_t *sd, long n)
   return t;
 }
 
-/* POSIX, what libsyssem does for SYSSEM_OPEN: create exclusively and set
- * the exact permissions (sem_open applies the umask), or open the existing
- * one. */
-static sem_t *px_raw_open(const char *name, const char *shm_path, int initial,
-                          int *made)
+/* POSIX, create: exclusively, then set the exact permissions (sem_open
+ * applies the umask). Attach: open the existing one. */
+static sem_t *px_raw_open(const char *name, const char *shm_path, int create)
 {
-  sem_t *p = sem_open(name, O_CREAT | O_EXCL, 0600, (unsigned)initial);
+  sem_t *p;
 
-  *made = p != SEM_FAILED;
-  if (*made) {
+  if (!create)
+    return sem_open(name, 0);
+  p = sem_open(name, O_CREAT | O_EXCL, 0600, 1u);
+  if (p != SEM_FAILED)
     chmod(shm_path, 0600);
-    return p;
-  }
-  return errno == EEXIST ? sem_open(name, 0) : SEM_FAILED;
+  return p;
 }
 
 /* Where the C library keeps "/x", as libsyssem computes it for chmod(). */
@@ -580,19 +612,18 @@ static double px_open_close(side_t *sd, long n)
   char shm[PATH_MAX + 16];
   sem_t *p;
   long i, bad = 0;
-  int made;
   double t;
 
   px_shm_path(sd->name, shm, sizeof shm);
   t = now_ns();
   for (i = 0; i < n; i++) {
-    p = px_raw_open(sd->name, shm, sd->create, &made);
-    if (p == SEM_FAILED || made != sd->create) {
+    p = px_raw_open(sd->name, shm, sd->create);
+    if (p == SEM_FAILED) {
       bad++;
       continue;
     }
     sem_close(p);
-    if (made)
+    if (sd->create)
       sem_unlink(sd->name);
   }
   t = now_ns() - t;
@@ -609,6 +640,39 @@ static double qt_open_close(side_t *sd, long n)
   return now_ns() - t;
 }
 #endif
+
+/* Callgrind mode ---------------------------------------------------------------- */
+
+/* Set by --callgrind: compare() runs only the matching side, once, n ops. */
+static struct {
+  const char *what, *backend, *side;
+  long n;
+  int done;
+} cg;
+
+/* Callgrind counts only inside this function (--toggle-collect): n
+ * operations plus a constant that callgrind.sh cancels by running n and 2n. */
+__attribute__((noinline)) double bench_measure(side_t *sd, long n)
+{
+  return sd->run(sd, n);
+}
+
+/* In callgrind mode: run lib or ref if this comparison is the one asked. */
+static void callgrind_run(const char *what, side_t *lib, side_t *ref)
+{
+  int qt = strcmp(ref->label, "QSystemSemaphore") == 0;
+
+  if (cg.done || strcmp(what, cg.what) != 0 ||
+      strcmp(lib->label, cg.backend) != 0)
+    return;
+  if (strcmp(cg.side, "lib") == 0 && !qt)
+    bench_measure(lib, cg.n);
+  else if (strcmp(cg.side, qt ? "qt" : "raw") == 0)
+    bench_measure(ref, cg.n);
+  else
+    return;
+  cg.done = 1;
+}
 
 /* The comparison loop --------------------------------------------------------- */
 
@@ -647,6 +711,10 @@ static void compare(const char *what, side_t *lib, side_t *ref, long n0,
   long n, before = failures;
   int i;
 
+  if (cg.n > 0) {
+    callgrind_run(what, lib, ref);
+    return;
+  }
   if (stopping)
     return;
   n = calibrate(ref, n0, nmax);
@@ -724,6 +792,13 @@ static void bench_hot(int backend, int undo)
     raw.px = px_make(raw.name, 1);
   }
   compare("acquire+release", &lib, &raw, 100000, 1L << 26, target);
+  if (backend == SYSSEM_BACKEND_POSIX) {
+    side_t floor_side = raw;
+
+    floor_side.label = "floor";
+    floor_side.run = floor_pair;
+    compare("acquire+release", &floor_side, &raw, 100000, 1L << 26, 0);
+  }
 
   /* Both empty now for try_acquire(0). */
   syssem_acquire(lib.s);
@@ -794,7 +869,7 @@ static void bench_open(int backend)
   syssem_t *keeper;
   sem_t *px = SEM_FAILED;
   char rawkey[64];
-  int made, id = -1;
+  int id = -1;
   int with_qt = 0;
 
   init_side(&lib, backend == SYSSEM_BACKEND_POSIX ? "posix" : "sysv", backend,
@@ -818,7 +893,7 @@ static void bench_open(int backend)
   lib.create = raw.create = qt.create = 0;
   keeper = lib_open(&lib, lib.key, 1, SYSSEM_CREATE_NEW);
   if (backend == SYSSEM_BACKEND_SYSV) {
-    id = sv_raw_open(raw.name, 1, &made);
+    id = sv_raw_open(raw.name, 1);
     if (id < 0)
       die("raw open");
   } else {
@@ -843,54 +918,9 @@ static void bench_open(int backend)
   }
 }
 
-/* Callgrind mode ---------------------------------------------------------------- */
-
-/* Callgrind counts only inside this function (--toggle-collect): n pairs
- * plus a constant that the caller cancels by running n and 2n. */
-__attribute__((noinline)) double bench_measure(side_t *sd, long n)
-{
-  return sd->run(sd, n);
-}
-
-static int callgrind_pair(const char *backend, const char *which, long n)
-{
-  side_t sd;
-  int posix = strcmp(backend, "posix") == 0;
-  int noundo = strcmp(backend, "sysv-noundo") == 0;
-
-  if (!posix && !noundo && strcmp(backend, "sysv") != 0)
-    return fprintf(stderr, "bench: unknown backend %s\n", backend), 2;
-  if (strcmp(which, "lib") == 0) {
-    init_side(&sd, backend, posix ? SYSSEM_BACKEND_POSIX : SYSSEM_BACKEND_SYSV,
-              lib_pair);
-    sd.flags = noundo ? SYSSEM_NO_UNDO : 0;
-    key_for(sd.key, sizeof sd.key, "cg");
-    sd.s = lib_open(&sd, sd.key, 1, SYSSEM_CREATE_NEW);
-    bench_measure(&sd, n);
-    syssem_close(sd.s);
-  } else if (strcmp(which, "raw") == 0 && posix) {
-    init_side(&sd, backend, SYSSEM_BACKEND_POSIX, px_pair);
-    snprintf(sd.name, sizeof sd.name, "/bench%ldcg", (long)getpid());
-    sd.px = px_make(sd.name, 1);
-    bench_measure(&sd, n);
-    px_destroy(sd.px, sd.name);
-  } else if (strcmp(which, "raw") == 0) {
-    init_side(&sd, backend, SYSSEM_BACKEND_SYSV, sv_pair);
-    sd.undo = noundo ? 0 : SEM_UNDO;
-    sd.id = sv_make(1);
-    bench_measure(&sd, n);
-    semctl(sd.id, 0, IPC_RMID);
-  } else {
-    return fprintf(stderr, "bench: lib or raw, not %s\n", which), 2;
-  }
-  if (failures)
-    fprintf(stderr, "bench: %ld failed operations\n", failures);
-  return failures != 0;
-}
-
 /* Main ------------------------------------------------------------------------ */
 
-static void print_machine(void)
+static void print_machine(int cpu)
 {
   struct utsname u;
   char line[256], model[200] = "unknown";
@@ -915,17 +945,40 @@ static void print_machine(void)
 #else
   printf("Qt: not built in\n");
 #endif
+  if (cpu >= 0)
+    printf("pinned to CPU %d (ping-pong: both processes on it)\n", cpu);
+  else
+    printf("not pinned\n");
   printf("%d repetitions, lib and reference in turns; ns per operation "
          "(a pair, a round trip, an open+close); ratio = median of "
          "lib/reference per repetition\n\n",
          reps);
 }
 
+/* Run on one CPU: the ping-pong pair then measures two context switches per
+ * round trip, not the wake-up latency of an idle CPU (which, in a virtual
+ * machine, varies by half from run to run); the rest is spared migrations.
+ * Returns the CPU, or -1. */
+static int pin(void)
+{
+  cpu_set_t set;
+  int cpu;
+
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return -1;
+  for (cpu = CPU_SETSIZE - 1; cpu >= 0 && !CPU_ISSET(cpu, &set); cpu--)
+    ;
+  if (cpu < 0)
+    return -1;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0 ? cpu : -1;
+}
+
 static void usage(void)
 {
-  fprintf(stderr, "usage: bench [--quick] [--reps R]\n"
-                  "       bench --callgrind-pair sysv|sysv-noundo|posix "
-                  "lib|raw N\n");
+  fprintf(stderr, "usage: bench [--quick] [--reps R] [--no-pin]\n"
+                  "       bench --callgrind CASE BACKEND lib|raw|qt N\n");
   exit(2);
 }
 
@@ -933,19 +986,27 @@ int main(int argc, char **argv)
 {
   struct sigaction sa;
   const char *q = getenv("BENCH_QUICK");
-  int i;
+  int i, cpu = -2;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc == 5 && strcmp(argv[1], "--callgrind-pair") == 0)
-    return callgrind_pair(argv[2], argv[3], atol(argv[4]));
   quick = q != NULL && *q != '\0' && strcmp(q, "0") != 0;
   for (i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--quick") == 0)
+    if (strcmp(argv[i], "--quick") == 0) {
       quick = 1;
-    else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+    } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
       reps = atoi(argv[++i]);
-    else
+    } else if (strcmp(argv[i], "--no-pin") == 0) {
+      cpu = -1;
+    } else if (strcmp(argv[i], "--callgrind") == 0 && i + 4 < argc) {
+      cg.what = argv[++i];
+      cg.backend = argv[++i];
+      cg.side = argv[++i];
+      cg.n = atol(argv[++i]);
+      if (cg.n <= 0)
+        usage();
+    } else {
       usage();
+    }
   }
   if (quick)
     reps = 3;
@@ -958,9 +1019,14 @@ int main(int argc, char **argv)
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
-  print_machine();
-  printf("%-16s %-12s %10s %10s  %-22s %6s  %6s  %s\n", "case", "backend",
-         "lib ns/op", "ref ns/op", "reference", "ratio", "target", "result");
+  if (cg.n == 0) {
+    if (cpu == -2)
+      cpu = pin();
+    print_machine(cpu);
+    printf("%-16s %-12s %10s %10s  %-22s %6s  %6s  %s\n", "case", "backend",
+           "lib ns/op", "ref ns/op", "reference", "ratio", "target",
+           "result");
+  }
   bench_hot(SYSSEM_BACKEND_SYSV, 1);
   bench_hot(SYSSEM_BACKEND_SYSV, 0);
   bench_hot(SYSSEM_BACKEND_POSIX, 0);
@@ -972,6 +1038,14 @@ int main(int argc, char **argv)
   bench_open(SYSSEM_BACKEND_SYSV);
   bench_open(SYSSEM_BACKEND_POSIX);
 
+  if (cg.n > 0) {
+    if (!cg.done)
+      fprintf(stderr, "bench: no case %s %s %s\n", cg.what, cg.backend,
+              cg.side);
+    else if (failures)
+      fprintf(stderr, "bench: %ld failed operations\n", failures);
+    return !cg.done || failures != 0;
+  }
   if (stopping) {
     printf("\nstopped by a signal; objects removed\n");
     return 0;

@@ -1,61 +1,84 @@
 #!/bin/sh
-# Instructions per acquire+release pair, libsyssem against the raw calls,
-# counted by Valgrind's callgrind (user space only, repeatable on a noisy
-# machine).
+# Instructions per operation, libsyssem against the raw calls (and Qt's
+# QSystemSemaphore where the benchmark has it), counted by Valgrind's
+# callgrind: user space only, the same on a noisy machine.
 #
-# usage: callgrind.sh BENCH [N]          the table (BENCH_QUICK=1: small N)
-#        callgrind.sh BENCH --annotate   per-function counts of the library
+# usage: callgrind.sh BENCH [N]       the table; BENCH_QUICK=1: pairs only
+#        callgrind.sh BENCH --annotate CASE BACKEND SIDE
+#                                     instructions by function for one side
 #
 # Callgrind collects only inside the benchmark's bench_measure(); running N
-# and 2N pairs and taking the difference cancels the setup and the clock
-# reads, leaving N pairs. Exit status 0 whatever the numbers.
+# and 2N operations and taking the difference cancels the setup and the
+# clock reads, leaving N operations. Exit status 0 whatever the numbers.
 set -eu
 
-bench=${1:?usage: callgrind.sh BENCH [N | --annotate]}
+bench=${1:?usage: callgrind.sh BENCH [N | --annotate CASE BACKEND SIDE]}
+quick=0
+case ${BENCH_QUICK:-0} in 0|'') ;; *) quick=1 ;; esac
 n=${2:-}
-if [ -z "$n" ]; then
-  case ${BENCH_QUICK:-0} in
-    0|'') n=20000 ;;
-    *) n=2000 ;;
-  esac
-fi
-target=20
+[ -n "$n" ] || { [ $quick = 1 ] && n=2000 || n=20000; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# run BACKEND SIDE N: callgrind over N pairs; leaves $tmp/out
+# run CASE BACKEND SIDE N: callgrind over N operations; leaves $tmp/out
 run() {
-  valgrind --tool=callgrind --toggle-collect=bench_measure \
-    --callgrind-out-file="$tmp/out" "$bench" --callgrind-pair "$1" "$2" "$3" \
-    >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
+  if ! valgrind --tool=callgrind --toggle-collect=bench_measure \
+      --callgrind-out-file="$tmp/out" "$bench" --callgrind "$@" \
+      >"$tmp/log" 2>&1; then
+    echo "callgrind.sh: $bench --callgrind $* failed:" >&2
+    cat "$tmp/log" >&2
+    exit 1
+  fi
 }
 
-# count BACKEND SIDE N: instructions collected for N pairs
-count() {
-  run "$1" "$2" "$3"
-  sed -n 's/.*Collected : \([0-9][0-9]*\).*/\1/p' "$tmp/log"
+# per CASE BACKEND SIDE N: instructions per operation (2N run less N run)
+per() {
+  run "$1" "$2" "$3" "$4"
+  c1=$(sed -n 's/.*Collected : \([0-9][0-9]*\).*/\1/p' "$tmp/log")
+  run "$1" "$2" "$3" $(($4 * 2))
+  c2=$(sed -n 's/.*Collected : \([0-9][0-9]*\).*/\1/p' "$tmp/log")
+  awk -v a="$c1" -v b="$c2" -v n="$4" 'BEGIN { printf "%.1f", (b - a) / n }'
+}
+
+# row CASE BACKEND REF N TARGET: lib against REF (raw or qt)
+row() {
+  lib=$(per "$1" "$2" lib "$4")
+  ref=$(per "$1" "$2" "$3" "$4")
+  awk -v c="$1" -v b="$2" -v r="$3" -v l="$lib" -v f="$ref" -v t="$5" 'BEGIN {
+    d = l - f
+    printf "%-16s %-12s %-4s %10.1f %10.1f %10.1f  %6s  %s\n", c, b, r, l, f,
+           d, t, t == "-" ? "-" : (d <= t ? "met" : "MISSED")
+  }'
 }
 
 if [ "$n" = "--annotate" ]; then
-  for b in sysv posix; do
-    echo "== $b, libsyssem, 1000 pairs: instructions by function (self)"
-    run "$b" lib 1000
-    callgrind_annotate --threshold=99.9 "$tmp/out" | sed -n '/Ir/,$p'
-  done
+  [ $# -eq 5 ] || { echo "usage: callgrind.sh BENCH --annotate CASE BACKEND SIDE" >&2; exit 2; }
+  run "$3" "$4" "$5" 1000
+  echo "== $3, $4, $5: 1000 operations, instructions by function (self)"
+  callgrind_annotate --threshold=99.9 "$tmp/out" | sed -n '/^Ir/,$p' |
+    grep -v '^ *$'
   exit 0
 fi
 
-echo "callgrind: instructions per acquire+release pair (user space), $n and $((2 * n)) pairs"
-printf '%-12s %10s %10s %10s  %6s  %s\n' backend lib raw overhead target result
+echo "callgrind: user-space instructions per operation (one pair, one try, one open+close)"
+printf '%-16s %-12s %-4s %10s %10s %10s  %6s  %s\n' case backend ref lib \
+  "ref" "lib - ref" target result
 for b in sysv sysv-noundo posix; do
-  lib1=$(count "$b" lib "$n")
-  lib2=$(count "$b" lib $((2 * n)))
-  raw1=$(count "$b" raw "$n")
-  raw2=$(count "$b" raw $((2 * n)))
-  awk -v b="$b" -v n="$n" -v l1="$lib1" -v l2="$lib2" -v r1="$raw1" \
-      -v r2="$raw2" -v t="$target" 'BEGIN {
-    lib = (l2 - l1) / n; raw = (r2 - r1) / n; d = lib - raw
-    printf "%-12s %10.1f %10.1f %10.1f  %6d  %s\n", b, lib, raw, d, t,
-           d <= t ? "met" : "MISSED"
-  }'
+  row acquire+release "$b" raw "$n" 20
 done
+# The thinnest wrapper a shared library can be (bench/floor.c).
+row acquire+release floor raw "$n" -
+[ $quick = 1 ] && exit 0
+for b in sysv posix; do
+  row "try_acquire(0)" "$b" raw "$n" -
+done
+for b in sysv posix; do
+  row open+close "$b" raw 200 -
+  row create+destroy "$b" raw 100 -
+done
+# The Qt rows, where the benchmark was built with Qt.
+if "$bench" --callgrind acquire+release sysv qt 1 >/dev/null 2>&1; then
+  row acquire+release sysv qt "$n" -
+  row open+close sysv qt 200 -
+  row create+destroy sysv qt 100 -
+fi
