@@ -33,7 +33,7 @@ struct px_sem {
   sem_t *sem;
 };
 
-static int px_fail(const char *call)
+static SYSSEM__COLD int px_fail(const char *call)
 {
   return syssem__os_fail(syssem__errno_code(errno), call, errno);
 }
@@ -102,22 +102,25 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
 
   /* Between a failed exclusive create and the plain open the object may be
    * unlinked: go round again, a bounded number of times. */
+  /* Attach first: an exclusive sem_open of a name that exists costs glibc
+   * a whole temporary file (create, write, mmap, link, unlink) before it
+   * fails. */
   for (tries = 0; tries < SYSSEM__REOPEN_MAX; tries++) {
-    if (mode != SYSSEM_OPEN_EXISTING) {
-      sem = sem_open(name, O_CREAT | O_EXCL, perms, (unsigned)initial);
-      if (sem != SEM_FAILED) {
-        created = 1;
+    if (mode != SYSSEM_CREATE_NEW) {
+      sem = sem_open(name, 0);
+      if (sem != SEM_FAILED)
         break;
-      }
-      if (errno != EEXIST || mode == SYSSEM_CREATE_NEW) {
+      if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
         r = px_fail("sem_open");
         goto cleanup;
       }
     }
-    sem = sem_open(name, 0);
-    if (sem != SEM_FAILED)
+    sem = sem_open(name, O_CREAT | O_EXCL, perms, (unsigned)initial);
+    if (sem != SEM_FAILED) {
+      created = 1;
       break;
-    if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
+    }
+    if (errno != EEXIST || mode == SYSSEM_CREATE_NEW) {
       r = px_fail("sem_open");
       goto cleanup;
     }
@@ -153,14 +156,21 @@ static void px_close(syssem_t *base, int remove)
     sem_unlink(base->native);
 }
 
+/* sem_wait failed: go on waiting after EINTR, else fail. */
+static SYSSEM__COLD int px_wait_again(sem_t *sem)
+{
+  do {
+    if (errno != EINTR)
+      return syssem__failed("syssem_acquire", px_fail("sem_wait"));
+  } while (sem_wait(sem) != 0);
+  return SYSSEM_OK;
+}
+
 static int px_acquire(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
 
-  while (sem_wait(sem) != 0)
-    if (errno != EINTR)
-      return px_fail("sem_wait");
-  return SYSSEM_OK;
+  return sem_wait(sem) == 0 ? SYSSEM_OK : px_wait_again(sem);
 }
 
 #if defined(SYSSEM__HAVE_SEM_CLOCKWAIT)
@@ -190,18 +200,18 @@ static int px_timedwait(sem_t *sem, const struct timespec *end)
 #define PX_WAIT_CALL "sem_timedwait"
 #endif
 
-static int px_try_acquire(syssem_t *s, long timeout_ms)
+/* try_acquire's every path but a token at the first sem_trywait. */
+static SYSSEM__COLD int px_try_slow(sem_t *sem, long timeout_ms)
 {
-  sem_t *sem = ((struct px_sem *)s)->sem;
   struct timespec end;
 
   if (timeout_ms == 0) {
-    while (sem_trywait(sem) != 0) {
+    do {
       if (errno == EAGAIN)
         return SYSSEM_ETIMEDOUT;
       if (errno != EINTR)
         return px_fail("sem_trywait");
-    }
+    } while (sem_trywait(sem) != 0);
     return SYSSEM_OK;
   }
   syssem__deadline(&end, timeout_ms);
@@ -214,13 +224,22 @@ static int px_try_acquire(syssem_t *s, long timeout_ms)
   return SYSSEM_OK;
 }
 
-static int px_release(syssem_t *s, int n)
+static int px_try_acquire(syssem_t *s, long timeout_ms)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
+
+  if (timeout_ms == 0 && sem_trywait(sem) == 0)
+    return SYSSEM_OK;
+  return syssem__failed("syssem_try_acquire", px_try_slow(sem, timeout_ms));
+}
+
+/* release's every path but one successful sem_post. */
+static SYSSEM__COLD int px_release_slow(sem_t *sem, int n)
+{
   int v, i, r;
 
   if (n == 1)
-    return sem_post(sem) == 0 ? SYSSEM_OK : px_fail("sem_post");
+    return px_fail("sem_post");
   /* n posts are not atomic: refuse what would overflow, and take back the
    * posts already made if one still fails (a racing releaser). */
   if (sem_getvalue(sem, &v) != 0)
@@ -236,6 +255,15 @@ static int px_release(syssem_t *s, int n)
     }
   }
   return SYSSEM_OK;
+}
+
+static int px_release(syssem_t *s, int n)
+{
+  sem_t *sem = ((struct px_sem *)s)->sem;
+
+  if (n == 1 && sem_post(sem) == 0)
+    return SYSSEM_OK;
+  return syssem__failed("syssem_release", px_release_slow(sem, n));
 }
 
 static int px_value(syssem_t *s, int *value)

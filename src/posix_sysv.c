@@ -34,7 +34,9 @@ union sv_arg {
 struct sv_sem {
   struct syssem base;
   atomic_int id;        /* replaced when the set is reopened               */
-  short undo;           /* SEM_UNDO or 0                                   */
+  struct sembuf down;   /* the hot operations, made once at open: take one, */
+  struct sembuf up;     /* give one, and take one without waiting           */
+  struct sembuf poll;
   int file_owned;       /* close removes the key file                      */
   pthread_mutex_t lock; /* serialises reopening                            */
 };
@@ -108,38 +110,67 @@ static int sv_gone(syssem_mode_t mode, const char *call)
   return SV_GONE;
 }
 
+/* The ftok() key of the file behind st. On Linux, glibc and musl compute it
+ * from the inode and device numbers alone, so it comes from the lstat we
+ * already made (no second stat, and no window in which the path could be
+ * swapped for a symlink); it is the key Qt gets from ftok(). */
+#if defined(__linux__)
+static int sv_ftok(const char *path, const struct stat *st, int proj_id,
+                   key_t *key)
+{
+  (void)path;
+  *key = (key_t)(((unsigned)proj_id & 0xffu) << 24 |
+                 ((unsigned)st->st_dev & 0xffu) << 16 |
+                 ((unsigned)st->st_ino & 0xffffu));
+  return 0;
+}
+#else
+static int sv_ftok(const char *path, const struct stat *st, int proj_id,
+                   key_t *key)
+{
+  (void)st;
+  *key = ftok(path, proj_id);
+  return *key == (key_t)-1 ? -1 : 0;
+}
+#endif
+
 /* Make sure the key file exists as a regular file; never follow a symlink
- * planted at its path. *made tells whether this call created it. */
+ * planted at its path. *made tells whether this call created it; *key is
+ * its ftok key. An existing file, the usual case, costs one lstat. */
 static int sv_key_file(const char *path, syssem_mode_t mode, unsigned perms,
-                       int *made)
+                       int proj_id, int *made, key_t *key)
 {
   struct stat st;
   int fd, err;
 
   *made = 0;
-  if (mode != SYSSEM_OPEN_EXISTING) {
+  if (lstat(path, &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
+                                  "key file is not a regular file");
+  } else {
+    if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING)
+      return sv_gone(mode, "lstat");
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               (mode_t)(perms & 0666));
-    if (fd >= 0) {
-      /* open() applied the umask; the permissions are promised exact. */
-      if (fchmod(fd, (mode_t)(perms & 0666)) != 0) {
-        err = errno;
-        close(fd);
-        unlink(path);
-        return syssem__os_fail(syssem__errno_code(err), "fchmod", err);
-      }
-      close(fd);
-      *made = 1;
-      return SYSSEM_OK;
-    }
-    if (errno != EEXIST)
+    if (fd < 0) {
+      /* EEXIST: another opener made it since our lstat; start over. */
+      if (errno == EEXIST)
+        return SV_GONE;
       return syssem__os_fail(syssem__errno_code(errno), "open", errno);
+    }
+    /* open() applied the umask; the permissions are promised exact. */
+    if (fchmod(fd, (mode_t)(perms & 0666)) != 0 || fstat(fd, &st) != 0) {
+      err = errno;
+      close(fd);
+      unlink(path);
+      return syssem__os_fail(syssem__errno_code(err), "fchmod", err);
+    }
+    close(fd);
+    *made = 1;
   }
-  if (lstat(path, &st) != 0)
-    return sv_gone(mode, "lstat");
-  if (!S_ISREG(st.st_mode))
-    return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
-                                "key file is not a regular file");
+  if (sv_ftok(path, &st, proj_id, key) != 0)
+    return sv_gone(mode, "ftok");
   return SYSSEM_OK;
 }
 
@@ -174,16 +205,22 @@ static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
   const char *path = s->base.native;
   struct sembuf init;
   union sv_arg arg;
-  key_t key;
+  key_t key = IPC_PRIVATE;
   int r;
 
-  r = sv_key_file(path, mode, s->base.perms, file_made);
+  r = sv_key_file(path, mode, s->base.perms, s->base.proj_id, file_made,
+                  &key);
   if (r != SYSSEM_OK)
     return r;
-  key = ftok(path, s->base.proj_id);
-  if (key == (key_t)-1)
-    return sv_gone(mode, "ftok");
-  if (mode != SYSSEM_OPEN_EXISTING) {
+  /* A key file that was there most likely has its set: attach first. A file
+   * just made has none yet, and SYSSEM_CREATE_NEW must create. */
+  *id = -1;
+  if (!*file_made && mode != SYSSEM_CREATE_NEW) {
+    *id = semget(key, 1, 0);
+    if (*id < 0 && (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING))
+      return sv_gone(mode, "semget");
+  }
+  if (*id < 0) {
     *id = semget(key, 1, IPC_CREAT | IPC_EXCL | (int)(s->base.perms & 0777));
     if (*id >= 0) {
       /* semop, not SETVAL, so that sempid marks the set initialised; no
@@ -203,10 +240,10 @@ static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
       return syssem__os_fail(syssem__errno_code(errno), "semget", errno);
     if (mode == SYSSEM_CREATE_NEW)
       return syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
+    *id = semget(key, 1, 0);
+    if (*id < 0)
+      return sv_gone(mode, "semget");
   }
-  *id = semget(key, 1, 0);
-  if (*id < 0)
-    return sv_gone(mode, "semget");
   r = sv_wait_init(*id, mode, initial);
   if (r != SYSSEM_OK)
     return r;
@@ -244,6 +281,7 @@ static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
 {
   struct sv_sem *s = (struct sv_sem *)base;
   int id, created, file_made, r;
+  short undo;
 
   r = sv_attach(s, mode, initial, &id, &created, &file_made);
   if (r < 0)
@@ -257,7 +295,12 @@ static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
     return syssem__os_fail(SYSSEM_ENOSPC, "pthread_mutex_init", r);
   }
   atomic_init(&s->id, id);
-  s->undo = (base->flags & SYSSEM_NO_UNDO) ? 0 : SEM_UNDO;
+  undo = (short)((base->flags & SYSSEM_NO_UNDO) ? 0 : SEM_UNDO);
+  s->down.sem_num = s->up.sem_num = s->poll.sem_num = 0;
+  s->down.sem_op = s->poll.sem_op = -1;
+  s->up.sem_op = 1;
+  s->down.sem_flg = s->up.sem_flg = undo;
+  s->poll.sem_flg = (short)(undo | IPC_NOWAIT);
   /* Qt's rule for its own key files: the owner removes them. Files named by
    * native keys go only if this handle made them. */
   s->file_owned = base->legacy || file_made;
@@ -269,7 +312,8 @@ static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
 /* Decide what to do after a failed call on set `id` (errno still set):
  * SYSSEM_OK to try again (EINTR, or the set was removed underneath and has
  * been reopened) or a code. */
-static int sv_retry(struct sv_sem *s, int id, const char *call, int *reopens)
+static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
+                                 int *reopens)
 {
   int err = errno, nid, created, file_made, r = SYSSEM_OK;
 
@@ -299,53 +343,82 @@ static int sv_retry(struct sv_sem *s, int id, const char *call, int *reopens)
   return r;
 }
 
-/* One semop of delta, retried on EINTR and after a removal underneath.
- * timeout_ms < 0 waits for ever, 0 does not wait. */
-static int sv_semop(struct sv_sem *s, int delta, long timeout_ms)
+/* The first try of *op on set id failed (errno set): retry after EINTR or
+ * a removal underneath until it succeeds or fails for good, as public
+ * function fn. */
+static SYSSEM__COLD int sv_again(struct sv_sem *s, struct sembuf *op, int id,
+                                 const char *fn)
 {
-  struct sembuf op;
-  struct timespec end, left;
-  int id, reopens = 0, r;
+  int reopens = 0, r;
 
-  op.sem_num = 0;
-  op.sem_op = (short)delta;
-  op.sem_flg = (short)(s->undo | (timeout_ms == 0 ? IPC_NOWAIT : 0));
-  if (timeout_ms > 0)
-    syssem__deadline(&end, timeout_ms);
   for (;;) {
-    id = atomic_load_explicit(&s->id, memory_order_relaxed);
-    if (timeout_ms > 0) {
-      /* After EINTR only what is left of the timeout remains. */
-      syssem__left(&end, &left);
-      r = semtimedop(id, &op, 1, &left);
-    } else {
-      r = semop(id, &op, 1);
-    }
-    if (r == 0)
-      return SYSSEM_OK;
-    r = sv_retry(s, id, timeout_ms > 0 ? "semtimedop" : "semop", &reopens);
+    r = sv_retry(s, id, "semop", &reopens);
     if (r < 0)
-      return r;
+      return syssem__failed(fn, r);
+    id = atomic_load_explicit(&s->id, memory_order_relaxed);
+    if (semop(id, op, 1) == 0)
+      return SYSSEM_OK;
   }
 }
 
-static int sv_acquire(syssem_t *s)
+/* The hot path: one semop, everything else out of line. */
+static inline int sv_semop(struct sv_sem *s, struct sembuf *op, const char *fn)
 {
-  return sv_semop((struct sv_sem *)s, -1, -1);
+  int id = atomic_load_explicit(&s->id, memory_order_relaxed);
+
+  if (semop(id, op, 1) == 0)
+    return SYSSEM_OK;
+  return sv_again(s, op, id, fn);
 }
 
-static int sv_try_acquire(syssem_t *s, long timeout_ms)
+/* Wait at most timeout_ms; after EINTR only what is left of it remains. */
+static int sv_timedwait(struct sv_sem *s, long timeout_ms)
 {
-  return sv_semop((struct sv_sem *)s, -1, timeout_ms);
+  struct timespec end, left;
+  int id, reopens = 0, r;
+
+  syssem__deadline(&end, timeout_ms);
+  for (;;) {
+    id = atomic_load_explicit(&s->id, memory_order_relaxed);
+    syssem__left(&end, &left);
+    if (semtimedop(id, &s->down, 1, &left) == 0)
+      return SYSSEM_OK;
+    r = sv_retry(s, id, "semtimedop", &reopens);
+    if (r < 0)
+      return syssem__failed("syssem_try_acquire", r);
+  }
 }
 
-static int sv_release(syssem_t *s, int n)
+static int sv_acquire(syssem_t *base)
 {
+  struct sv_sem *s = (struct sv_sem *)base;
+
+  return sv_semop(s, &s->down, "syssem_acquire");
+}
+
+static int sv_try_acquire(syssem_t *base, long timeout_ms)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+
+  return timeout_ms == 0 ? sv_semop(s, &s->poll, "syssem_try_acquire")
+                         : sv_timedwait(s, timeout_ms);
+}
+
+static int sv_release(syssem_t *base, int n)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+  struct sembuf op;
+
+  if (n == 1)
+    return sv_semop(s, &s->up, "syssem_release");
   /* Past SV_MAX the count always overflows, and sem_op is a short. */
   if (n > SV_MAX)
-    return syssem__os_fail_text(SYSSEM_EOVERFLOW, "semop",
-                                "count would pass the maximum");
-  return sv_semop((struct sv_sem *)s, n, 0);
+    return syssem__failed("syssem_release",
+                          syssem__os_fail_text(SYSSEM_EOVERFLOW, "semop",
+                                               "count would pass the maximum"));
+  op = s->up;
+  op.sem_op = (short)n;
+  return sv_semop(s, &op, "syssem_release");
 }
 
 static int sv_value(syssem_t *base, int *value)
@@ -389,8 +462,7 @@ static int sv_remove(const char *path, int legacy, int proj_id)
   if (!S_ISREG(st.st_mode))
     return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
                                 "key file is not a regular file");
-  key = ftok(path, proj_id);
-  if (key == (key_t)-1)
+  if (sv_ftok(path, &st, proj_id, &key) != 0)
     return syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
   id = semget(key, 1, 0);
   if (id < 0 || semctl(id, 0, IPC_RMID) != 0) {

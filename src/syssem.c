@@ -16,10 +16,15 @@
 
 /* The thread's last failure. A backend notes the failing OS call in `call`
  * and `text` (syssem__os_fail); the public function that returns the failure
- * then writes `code` and `msg` and clears the note. */
+ * then writes `code` and `msg` and clears the note. A failure without an OS
+ * call (a try_acquire that finds no token, a bad argument) keeps `fn` and
+ * `why` instead, and the message is made only if it is asked for: polling
+ * with try_acquire(s, 0) must not pay for formatting. */
 static _Thread_local struct {
   int code;
   const char *call;
+  const char *fn;
+  const char *why;
   char text[128];
   char msg[256];
 } tls;
@@ -40,17 +45,24 @@ int syssem__os_fail_text(int code, const char *call, const char *text)
 
 /* Record code as the result of public function fn. why, when not NULL,
  * describes an argument error found here; otherwise the backend's note, if
- * any, names the OS call. Kept out of line: only failures come here. */
-static int fail(const char *fn, int code, const char *why)
+ * any, names the OS call. */
+static SYSSEM__COLD int fail(const char *fn, int code, const char *why)
 {
+  tls.fn = NULL;
   if (why == NULL && tls.call != NULL)
     snprintf(tls.msg, sizeof tls.msg, "%s: %s: %s", fn, tls.call, tls.text);
-  else
-    snprintf(tls.msg, sizeof tls.msg, "%s: %s", fn,
-             why ? why : syssem_strerror(code));
+  else {
+    tls.fn = fn;
+    tls.why = why;
+  }
   tls.call = NULL;
   tls.code = code;
   return code;
+}
+
+int syssem__failed(const char *fn, int r)
+{
+  return r < 0 ? fail(fn, r, NULL) : r;
 }
 
 static int check_options(const syssem_options_t *o, const char **why)
@@ -225,39 +237,33 @@ void syssem_close(syssem_t *s)
   free(s);
 }
 
+/* The hot operations end in a jump to the backend, which returns to our
+ * caller directly and records its own failures (syssem__failed): no call
+ * level of ours stays between the caller and the OS call. */
 int syssem_acquire(syssem_t *s)
 {
-  int r;
-
   if (s == NULL)
     return fail("syssem_acquire", SYSSEM_EINVAL, "handle is NULL");
-  r = s->be->acquire(s);
-  return r < 0 ? fail("syssem_acquire", r, NULL) : r;
+  return s->be->acquire(s);
 }
 
 int syssem_try_acquire(syssem_t *s, long timeout_ms)
 {
-  int r;
-
   if (s == NULL)
     return fail("syssem_try_acquire", SYSSEM_EINVAL, "handle is NULL");
   if (timeout_ms < 0)
     return fail("syssem_try_acquire", SYSSEM_EINVAL, "negative timeout");
-  r = s->be->try_acquire(s, timeout_ms);
-  return r < 0 ? fail("syssem_try_acquire", r, NULL) : r;
+  return s->be->try_acquire(s, timeout_ms);
 }
 
 int syssem_release(syssem_t *s, int n)
 {
-  int r;
-
   if (s == NULL)
     return fail("syssem_release", SYSSEM_EINVAL, "handle is NULL");
   if (n <= 0)
     return n == 0 ? SYSSEM_OK
                   : fail("syssem_release", SYSSEM_EINVAL, "negative count");
-  r = s->be->release(s, n);
-  return r < 0 ? fail("syssem_release", r, NULL) : r;
+  return s->be->release(s, n);
 }
 
 int syssem_value(syssem_t *s, int *value)
@@ -327,6 +333,11 @@ int syssem_last_error(void)
 
 const char *syssem_last_error_message(void)
 {
+  if (tls.fn != NULL) {
+    snprintf(tls.msg, sizeof tls.msg, "%s: %s", tls.fn,
+             tls.why ? tls.why : syssem_strerror(tls.code));
+    tls.fn = NULL;
+  }
   return tls.msg;
 }
 

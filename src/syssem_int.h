@@ -19,6 +19,14 @@
 
 #include "syssem.h"
 
+/* Out of line and out of the way: the failure paths, so that the hot paths
+ * (acquire, try_acquire(0), release) stay as short as the OS call. */
+#if defined(__GNUC__)
+# define SYSSEM__COLD __attribute__((cold, noinline))
+#else
+# define SYSSEM__COLD
+#endif
+
 /* The most a key (legacy form) may hold, in bytes. */
 #define SYSSEM__KEY_MAX 4096
 /* Times an operation reopens an object removed underneath before it gives up. */
@@ -66,9 +74,13 @@ typedef struct syssem__backend {
    * remove is non-zero. Must not fail visibly. */
   void (*close)(syssem_t *s, int remove);
 
+  /* The hot operations. The front end checks the arguments and then jumps
+   * here, so these return straight to the caller: each records its own
+   * failures, on its failure path, with syssem__failed(). */
   int (*acquire)(syssem_t *s);
   int (*try_acquire)(syssem_t *s, long timeout_ms); /* timeout_ms >= 0 */
   int (*release)(syssem_t *s, int n);               /* n > 0            */
+
   int (*value)(syssem_t *s, int *value);
 
   /* Remove the object named by native (a native_name() result). Creates
@@ -108,6 +120,10 @@ void syssem__name_free(syssem__name_t *n);
  * errno value err, and return code. Only the failing path calls these. */
 int syssem__os_fail(int code, const char *call, int err);
 int syssem__os_fail_text(int code, const char *call, const char *text);
+
+/* For the hot operations: record r, when negative, as the failure of public
+ * function fn (with the backend's note, if any), and return r. */
+int syssem__failed(const char *fn, int r);
 
 /* Map an errno value from an open/remove-type call to a code. */
 int syssem__errno_code(int err);

@@ -200,7 +200,8 @@ static int w32_wait(HANDLE h, DWORD ms)
 
 static int w32_acquire(syssem_t *s)
 {
-  return w32_wait(((struct w32_sem *)s)->h, INFINITE);
+  return syssem__failed("syssem_acquire",
+                        w32_wait(((struct w32_sem *)s)->h, INFINITE));
 }
 
 /* Microseconds on the performance counter, a monotonic clock. */
@@ -232,7 +233,7 @@ static int w32_try_acquire(syssem_t *s, long timeout_ms)
   r = w32_wait(h, w32_ms(timeout_ms));
   while (r == SYSSEM_ETIMEDOUT && (left = end - w32_now_us()) > 0)
     r = w32_wait(h, w32_ms((left + 999) / 1000));
-  return r;
+  return syssem__failed("syssem_try_acquire", r);
 }
 
 static int w32_release(syssem_t *s, int n)
@@ -240,7 +241,8 @@ static int w32_release(syssem_t *s, int n)
   /* One call, all or nothing: past MAXLONG it fails with
    * ERROR_TOO_MANY_POSTS and the count is unchanged. */
   if (!ReleaseSemaphore(((struct w32_sem *)s)->h, n, NULL))
-    return w32_fail("ReleaseSemaphore", GetLastError(), 0);
+    return syssem__failed("syssem_release",
+                          w32_fail("ReleaseSemaphore", GetLastError(), 0));
   return SYSSEM_OK;
 }
 
