@@ -56,7 +56,9 @@ static int px_native_name(const syssem__name_t *n, char **out)
   name = malloc(len + 2);
   if (name == NULL)
     return SYSSEM_ENOMEM;
-  snprintf(name, len + 2, "%s%s", n->legacy ? "/" : "", t);
+  /* A legacy stem gets its slash; a native name has it already. */
+  name[0] = '/';
+  memcpy(name + (n->legacy ? 1 : 0), t, len + 1);
   *out = name;
   return SYSSEM_OK;
 }
