@@ -52,6 +52,9 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 echo "== consumers: pkg-config, meson subproject, CMake, C++, symbols, man pages"
 bash .ci/consumers.sh
 
+echo "== benchmark: builds and runs briefly (timings are printed, never judged)"
+bash .ci/bench.sh
+
 echo "== reliability: Valgrind, ThreadSanitizer, clang, musl, libFuzzer"
 bash .ci/reliability.sh
 
