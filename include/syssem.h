@@ -147,9 +147,10 @@ SYSSEM_EXTERN int syssem_open_ex(syssem_t **out, const char *key, int initial,
 
 /* Close the handle and free it. If this handle owns the object (see
  * syssem_open_ex) and the calling process is the one that opened it (not a
- * child that inherited the handle through fork), the object is removed; other
- * processes still attached keep working on System V only until their next
- * call, which reopens by key. NULL is accepted and ignored. Never blocks. */
+ * child that inherited the handle through fork), the object is removed.
+ * Handles still open elsewhere then follow docs/semantics.md: System V ones
+ * recreate the object by key at their next call, POSIX ones keep the
+ * unlinked object. NULL is accepted and ignored. Never blocks. */
 SYSSEM_EXTERN void syssem_close(syssem_t *s);
 
 /* Take one token, blocking for as long as it takes. Signals do not interrupt
