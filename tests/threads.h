@@ -2,33 +2,37 @@
 #ifndef SYSSEM_TEST_THREADS_H
 #define SYSSEM_TEST_THREADS_H
 
+#include <stdlib.h>
+
+/* What a new thread runs: fn(arg), handed over through the heap. */
+struct thread_start_arg {
+  void (*fn)(void *);
+  void *arg;
+};
+
+static void thread_run(void *p)
+{
+  struct thread_start_arg a = *(struct thread_start_arg *)p;
+
+  free(p);
+  a.fn(a.arg);
+}
+
 #ifdef _WIN32
 #include <windows.h>
 
 typedef HANDLE thread_t;
-struct thread_start_arg { void (*fn)(void *); void *arg; };
 
 static DWORD WINAPI thread_trampoline(LPVOID p)
 {
-  struct thread_start_arg a = *(struct thread_start_arg *)p;
-  free(p);
-  a.fn(a.arg);
+  thread_run(p);
   return 0;
 }
 
-static int thread_start(thread_t *t, void (*fn)(void *), void *arg)
+static int thread_create(thread_t *t, struct thread_start_arg *a)
 {
-  struct thread_start_arg *a = malloc(sizeof *a);
-  if (a == NULL)
-    return -1;
-  a->fn = fn;
-  a->arg = arg;
   *t = CreateThread(NULL, 0, thread_trampoline, a, 0, NULL);
-  if (*t == NULL) {
-    free(a);
-    return -1;
-  }
-  return 0;
+  return *t == NULL ? -1 : 0;
 }
 
 static void thread_join(thread_t t)
@@ -46,28 +50,16 @@ static void thread_yield(void)
 #include <sched.h>
 
 typedef pthread_t thread_t;
-struct thread_start_arg { void (*fn)(void *); void *arg; };
 
 static void *thread_trampoline(void *p)
 {
-  struct thread_start_arg a = *(struct thread_start_arg *)p;
-  free(p);
-  a.fn(a.arg);
+  thread_run(p);
   return NULL;
 }
 
-static int thread_start(thread_t *t, void (*fn)(void *), void *arg)
+static int thread_create(thread_t *t, struct thread_start_arg *a)
 {
-  struct thread_start_arg *a = malloc(sizeof *a);
-  if (a == NULL)
-    return -1;
-  a->fn = fn;
-  a->arg = arg;
-  if (pthread_create(t, NULL, thread_trampoline, a) != 0) {
-    free(a);
-    return -1;
-  }
-  return 0;
+  return pthread_create(t, NULL, thread_trampoline, a) == 0 ? 0 : -1;
 }
 
 static void thread_join(thread_t t)
@@ -80,5 +72,20 @@ static void thread_yield(void)
   sched_yield();
 }
 #endif
+
+static int thread_start(thread_t *t, void (*fn)(void *), void *arg)
+{
+  struct thread_start_arg *a = malloc(sizeof *a);
+
+  if (a == NULL)
+    return -1;
+  a->fn = fn;
+  a->arg = arg;
+  if (thread_create(t, a) != 0) {
+    free(a);
+    return -1;
+  }
+  return 0;
+}
 
 #endif
