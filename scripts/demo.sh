@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends gcc libc6-dev meson ninja-build pkg-config
 
-opts=(-Dtests=false -Dtools=false)
+opts=(-Dtests=disabled -Dtools=false)
 if [ -d build-demo ]; then
   meson setup --reconfigure build-demo "${opts[@]}"
 else
