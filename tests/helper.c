@@ -10,6 +10,12 @@
  *   value                 -> "value N" | "err CODE"
  *   count FILE ITERS      -> ITERS times: acquire, read the number in FILE,
  *                            write it back plus one, release -> "ok" | "err CODE"
+ *   hold FILE ITERS MUTEXKEY
+ *                         -> opens MUTEXKEY (SYSSEM_OPEN, initial 1), then
+ *                            ITERS times: acquire; under the mutex read
+ *                            "HOLDERS MAX" from FILE, write HOLDERS+1 and the
+ *                            larger MAX; under the mutex again write
+ *                            HOLDERS-1; release -> "ok" | "err CODE"
  *   close                 -> "ok"
  *   quit (or end of input) closes the handle and exits 0.
  *
@@ -78,25 +84,42 @@ static int do_open(char *args)
   return r;
 }
 
-/* The read-modify-write that the semaphore must make exclusive; the flush
- * between read and write widens the window a missing lock would open. */
+/* Add delta to the first number in file; with keep_max, the second number
+ * is the largest first number seen so far. The flush between read and write
+ * widens the window a missing lock would open. */
+static int file_add(const char *file, int delta, int keep_max)
+{
+  FILE *f = fopen(file, "r+");
+  int v, m = 0;
+
+  if (f == NULL)
+    return SYSSEM_EUNKNOWN;
+  if (fscanf(f, "%d", &v) != 1 || (keep_max && fscanf(f, "%d", &m) != 1)) {
+    fclose(f);
+    return SYSSEM_EUNKNOWN;
+  }
+  v += delta;
+  rewind(f);
+  fflush(f);
+  if (keep_max)
+    fprintf(f, "%d %d\n", v, v > m ? v : m);
+  else
+    fprintf(f, "%d\n", v);
+  return fclose(f) == 0 ? SYSSEM_OK : SYSSEM_EUNKNOWN;
+}
+
+/* The read-modify-write that the semaphore must make exclusive. */
 static int count(const char *file, int iters)
 {
-  int i, v, r;
-  FILE *f;
+  int i, r;
 
   for (i = 0; i < iters; i++) {
     r = syssem_acquire(sem);
     if (r != SYSSEM_OK)
       return r;
-    f = fopen(file, "r+");
-    if (f == NULL || fscanf(f, "%d", &v) != 1)
-      return SYSSEM_EUNKNOWN;
-    rewind(f);
-    fflush(f);
-    fprintf(f, "%d\n", v + 1);
-    if (fclose(f) != 0)
-      return SYSSEM_EUNKNOWN;
+    r = file_add(file, 1, 0);
+    if (r != SYSSEM_OK)
+      return r;
     r = syssem_release(sem, 1);
     if (r != SYSSEM_OK)
       return r;
@@ -104,9 +127,45 @@ static int count(const char *file, int iters)
   return SYSSEM_OK;
 }
 
+/* file_add under the mutex. */
+static int locked_add(syssem_t *mutex, const char *file, int delta)
+{
+  int r = syssem_acquire(mutex);
+
+  if (r != SYSSEM_OK)
+    return r;
+  r = file_add(file, delta, 1);
+  if (r != SYSSEM_OK)
+    return r;
+  return syssem_release(mutex, 1);
+}
+
+/* Count the holders of sem's tokens in file, the count kept exclusive by a
+ * second, count-1 semaphore. */
+static int hold(const char *file, int iters, const char *mutex_key)
+{
+  syssem_t *mutex = syssem_open(mutex_key, 1, SYSSEM_OPEN);
+  int i, r = SYSSEM_OK;
+
+  if (mutex == NULL)
+    return syssem_last_error();
+  for (i = 0; i < iters && r == SYSSEM_OK; i++) {
+    r = syssem_acquire(sem);
+    if (r != SYSSEM_OK)
+      break;
+    r = locked_add(mutex, file, 1);
+    if (r == SYSSEM_OK)
+      r = locked_add(mutex, file, -1);
+    if (r == SYSSEM_OK)
+      r = syssem_release(sem, 1);
+  }
+  syssem_close(mutex);
+  return r;
+}
+
 int main(void)
 {
-  char line[4200], file[4096];
+  char line[4400], file[4096], key[200];
   int n, v, r;
 
   while (fgets(line, sizeof line, stdin) != NULL) {
@@ -131,6 +190,8 @@ int main(void)
         result(r);
     } else if (sscanf(line, "count %4095s %d", file, &n) == 2) {
       result(count(file, n));
+    } else if (sscanf(line, "hold %4095s %d %199s", file, &n, key) == 3) {
+      result(hold(file, n, key));
     } else if (strcmp(line, "close") == 0) {
       syssem_close(sem);
       sem = NULL;
