@@ -18,7 +18,7 @@ consumers=$repo/tests/consumers
 started=$SECONDS
 
 # --- what the checks need --------------------------------------------------
-need=(gcc g++ libc6-dev pkg-config meson ninja-build cmake binutils git
+need=(gcc g++ libc6-dev pkg-config meson ninja-build cmake make binutils git
       mandoc groff-base man-db)
 if command -v dpkg-query >/dev/null; then
   missing=()
