@@ -102,11 +102,10 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
   sem_t *sem = SEM_FAILED;
   int created = 0, tries, r = SYSSEM_OK;
 
-  /* Between a failed exclusive create and the plain open the object may be
-   * unlinked: go round again, a bounded number of times. */
   /* Attach first: an exclusive sem_open of a name that exists costs glibc
    * a whole temporary file (create, write, mmap, link, unlink) before it
-   * fails. */
+   * fails. Between the two calls another process may create or unlink the
+   * object: go round again, a bounded number of times. */
   for (tries = 0; tries < SYSSEM__REOPEN_MAX; tries++) {
     if (mode != SYSSEM_CREATE_NEW) {
       sem = sem_open(name, 0);

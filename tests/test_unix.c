@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 
 #include "common.h"
+#include "unix_object.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,34 +28,14 @@ static const char *tmpdir(void)
   return t && *t ? t : "/tmp";
 }
 
-/* The System V set behind an open handle, found the way the library does. */
-static int sysv_id(syssem_t *s)
-{
-  key_t k = ftok(syssem_native_key(s), 'Q');
-
-  assert_int_not_equal(k, -1);
-  return semget(k, 1, 0);
-}
-
 /* The permission bits of the object behind s. */
 static unsigned int object_perms(syssem_t *s)
 {
-  char path[512];
-  struct stat st;
+  unsigned int mode = 0;
+  uid_t uid;
 
-  if (ON_SYSV) {
-    struct semid_ds ds;
-    union { int val; struct semid_ds *buf; } arg;
-    arg.buf = &ds;
-    assert_int_equal(semctl(sysv_id(s), 0, IPC_STAT, arg), 0);
-    return ds.sem_perm.mode & 0777;
-  }
-  /* glibc keeps "/x" as /dev/shm/sem.x, musl as /dev/shm/x. */
-  snprintf(path, sizeof path, "/dev/shm/sem.%s", syssem_native_key(s) + 1);
-  if (stat(path, &st) != 0)
-    snprintf(path, sizeof path, "/dev/shm/%s", syssem_native_key(s) + 1);
-  assert_int_equal(stat(path, &st), 0);
-  return st.st_mode & 0777;
+  assert_int_equal(object_stat(syssem_native_key(s), ON_SYSV, &uid, &mode), 0);
+  return mode;
 }
 
 /* A child that inherited a handle through fork never removes the object. */

@@ -22,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ipc.h>
-#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -31,6 +29,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "unix_object.h"
 
 #if defined(__linux__)
 # include <sys/prctl.h>
@@ -548,34 +548,15 @@ static void test_key_forms(void **state)
     assert_int_equal(unlink(native), 0); /* the library keeps user files */
 }
 
-union semun_arg {
-  int val;
-  struct semid_ds *buf;
-  unsigned short *array;
-};
-
 /* The permission bits of the object behind native. */
 static unsigned int mode_of(const char *native)
 {
-  char path[PATH_MAX];
-  struct semid_ds ds;
-  union semun_arg arg;
-  struct stat st;
-  int id;
+  unsigned int mode = 0;
+  uid_t uid;
 
-  if (strcmp(backend, "posix") == 0) {
-    /* glibc keeps "/x" as /dev/shm/sem.x, musl as /dev/shm/x. */
-    snprintf(path, sizeof path, "/dev/shm/sem.%s", native + 1);
-    if (stat(path, &st) != 0)
-      snprintf(path, sizeof path, "/dev/shm/%s", native + 1);
-    assert_int_equal(stat(path, &st), 0);
-    return (unsigned int)st.st_mode & 0777;
-  }
-  id = semget(ftok(native, 'Q'), 0, 0);
-  assert_true(id >= 0);
-  arg.buf = &ds;
-  assert_int_equal(semctl(id, 0, IPC_STAT, arg), 0);
-  return (unsigned int)ds.sem_perm.mode & 0777;
+  assert_int_equal(object_stat(native, strcmp(backend, "sysv") == 0, &uid,
+                               &mode), 0);
+  return mode;
 }
 
 static void test_permissions(void **state)

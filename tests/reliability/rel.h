@@ -15,8 +15,8 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 
 #include "common.h"
+#include "unix_object.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -227,40 +227,6 @@ static int kill_reap(pid_t pid)
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
     ;
   return st;
-}
-
-/* Leftovers ---------------------------------------------------------------- */
-
-/* Key files and POSIX objects of this process's keys (glibc's and musl's
- * POSIX names both: see proc_leftovers()). */
-static int rel_leftovers(void)
-{
-  return proc_leftovers(test_tag);
-}
-
-static int rel_no_leftovers(void **state)
-{
-  (void)state;
-  assert_int_equal(rel_leftovers(), 0);
-  return 0;
-}
-
-/* Where the object behind native POSIX name "/x" lives. */
-static void posix_path(const char *native, char *buf, size_t len)
-{
-#ifdef __GLIBC__
-  snprintf(buf, len, "/dev/shm/sem.%s", native + 1);
-#else
-  snprintf(buf, len, "/dev/shm/%s", native + 1);
-#endif
-}
-
-/* The System V set behind a key file (the library's ftok project id), or -1. */
-static int sysv_id_of(const char *keyfile)
-{
-  key_t k = ftok(keyfile, 'Q');
-
-  return k == (key_t)-1 ? -1 : semget(k, 1, 0);
 }
 
 /* Root-only tests ------------------------------------------------------------

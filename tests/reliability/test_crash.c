@@ -182,5 +182,5 @@ int main(void)
 
   test_tag_init();
   srand((unsigned)proc_getpid());
-  return cmocka_run_group_tests_name("crash", tests, NULL, rel_no_leftovers);
+  return cmocka_run_group_tests_name("crash", tests, NULL, no_leftovers);
 }

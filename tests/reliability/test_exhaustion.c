@@ -72,7 +72,7 @@ static void out_of_descriptors(void **state)
          "free_slots=1 new_key=%d existing_key=%d leftovers_besides_existing=%d "
          "existing_count=%d",
          b->fresh_code[0], b->existing_code[0], b->fresh_code[1],
-         b->existing_code[1], rel_leftovers() - 1, value_of(s));
+         b->existing_code[1], proc_leftovers(test_tag) - 1, value_of(s));
   /* No slot: refused, nothing made. One slot: enough. */
   assert_int_equal(b->fresh_code[0], SYSSEM_ENOSPC);
   assert_int_equal(b->existing_code[0], is_backend(SYSSEM_BACKEND_SYSV)
@@ -84,7 +84,7 @@ static void out_of_descriptors(void **state)
   }
   for (k = 0; k <= FREE_MAX; k++)
     assert_false(exists(b->fresh[k]));
-  assert_int_equal(rel_leftovers(), 1); /* the existing one only */
+  assert_int_equal(proc_leftovers(test_tag), 1); /* the existing one only */
   assert_int_equal(value_of(s), 5);
   syssem_close(s);
   shared_free(b, sizeof *b);
@@ -133,11 +133,11 @@ static int sets_child(void *arg, int index)
   b->fail_code = r;
   snprintf(b->fail_msg, sizeof b->fail_msg, "%s", syssem_last_error_message());
   b->sets_at_fail = sets_here();
-  b->files_at_fail = rel_leftovers();
+  b->files_at_fail = proc_leftovers(test_tag);
   while (i-- > 0)
     syssem_close(s[i]);
   b->sets_after = sets_here();
-  b->files_after = rel_leftovers();
+  b->files_after = proc_leftovers(test_tag);
   return 0;
 }
 
@@ -177,5 +177,5 @@ int main(void)
   if (SYSV && rel_root_tests_wanted())
     tests[n++] = REL_TEST(out_of_sysv_sets);
   return _cmocka_run_group_tests("exhaustion", tests, n, NULL,
-                                 rel_no_leftovers);
+                                 no_leftovers);
 }

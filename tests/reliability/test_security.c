@@ -36,7 +36,7 @@ static int teardown(void **state)
 
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
   assert_int_equal(system(cmd), 0);
-  return rel_no_leftovers(state);
+  return no_leftovers(state);
 }
 
 static uid_t nobody_uid(gid_t *gid)
@@ -71,26 +71,9 @@ static int as_nobody(int (*fn)(void *), void *arg)
 }
 
 /* Owner and permission bits of the object behind s. */
-static void object_stat(syssem_t *s, uid_t *uid, unsigned *mode)
+static void handle_stat(syssem_t *s, uid_t *uid, unsigned *mode)
 {
-  char path[512];
-  struct stat st;
-
-  if (SYSV) {
-    struct semid_ds ds;
-    union { int val; struct semid_ds *buf; } arg;
-
-    arg.buf = &ds;
-    assert_int_equal(semctl(sysv_id_of(syssem_native_key(s)), 0, IPC_STAT, arg),
-                     0);
-    *uid = ds.sem_perm.uid;
-    *mode = ds.sem_perm.mode & 0777;
-    return;
-  }
-  posix_path(syssem_native_key(s), path, sizeof path);
-  assert_int_equal(stat(path, &st), 0);
-  *uid = st.st_uid;
-  *mode = st.st_mode & 0777;
+  assert_int_equal(object_stat(syssem_native_key(s), SYSV, uid, mode), 0);
 }
 
 /* The legacy key-file path of key (System V), learnt from a short open. */
@@ -258,7 +241,7 @@ static void foreign_semaphore(void **state)
   s = open_or_fail(v->key, 1, SYSSEM_OPEN);
   assert_int_equal(syssem_created(s), 0);
   assert_int_equal(value_of(s), 3);
-  object_stat(s, &owner, &mode);
+  handle_stat(s, &owner, &mode);
   assert_int_equal(owner, uid);
   assert_int_equal(mode, 0600);
   syssem_close(s);
@@ -362,7 +345,7 @@ static void exact_permissions(void **state)
       assert_int_equal(
           syssem_open_ex(&s, key_for("perms"), 1, SYSSEM_CREATE_NEW, &o),
           SYSSEM_OK);
-      object_stat(s, &uid, &mode);
+      handle_stat(s, &uid, &mode);
       if (mode != perms[i])
         fail_msg("umask %03o: asked %03o, object has %03o", (unsigned)masks[j],
                  perms[i], mode);

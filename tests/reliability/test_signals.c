@@ -195,5 +195,5 @@ int main(void)
   };
 
   test_tag_init();
-  return cmocka_run_group_tests_name("signals", tests, NULL, rel_no_leftovers);
+  return cmocka_run_group_tests_name("signals", tests, NULL, no_leftovers);
 }

@@ -174,5 +174,5 @@ int main(void)
 
   test_tag_init();
   srand((unsigned)proc_getpid());
-  return cmocka_run_group_tests_name("threads", tests, NULL, rel_no_leftovers);
+  return cmocka_run_group_tests_name("threads", tests, NULL, no_leftovers);
 }
