@@ -33,13 +33,16 @@ static inline void posix_path(const char *native, char *buf, size_t len)
 }
 
 /* Owner and permission bits of the object behind native (a key file path
- * when sysv, else a POSIX name). 0, or -1 when there is no such object. */
+ * when sysv, else a POSIX name). 0, or -1 when there is no such object
+ * (then both are 0). */
 static inline int object_stat(const char *native, int sysv, uid_t *uid,
                               unsigned int *mode)
 {
   char path[512];
   struct stat st;
 
+  *uid = 0;
+  *mode = 0;
   if (sysv) {
     struct semid_ds ds;
     union { int val; struct semid_ds *buf; } arg;
