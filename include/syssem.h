@@ -17,6 +17,8 @@
 #ifndef SYSSEM_H
 #define SYSSEM_H
 
+#include <stddef.h>
+
 #include "syssem_version.h"
 
 #if defined(_WIN32) || defined(__CYGWIN__)
@@ -186,6 +188,23 @@ SYSSEM_EXTERN int syssem_value(syssem_t *s, int *value);
  * key and option codes of syssem_open_ex(). On Windows, where named objects
  * cannot be removed, SYSSEM_ENOSYS. */
 SYSSEM_EXTERN int syssem_remove(const char *key, const syssem_options_t *opts);
+
+/* The largest native name of any backend, its terminating NUL included: a
+ * buffer of this size always holds what syssem_native_name() writes. */
+#define SYSSEM_NATIVE_MAX 4352
+
+/* Name the object that key (opts as for syssem_open_ex, may be NULL) would
+ * open, without opening, creating or touching anything: stores the backend
+ * in *backend (when backend is not NULL) and the native name, as
+ * syssem_native_key() would give it, in buf. The System V name is the key
+ * file's path, made from $TMPDIR as it is now. Never blocks.
+ * Returns SYSSEM_OK, SYSSEM_EINVAL (buf NULL, size 0, or the name does not
+ * fit: buf then holds ""), and the key and option codes of syssem_open_ex()
+ * (SYSSEM_EKEY, SYSSEM_EINVAL, SYSSEM_ENOSYS, SYSSEM_ENOMEM). */
+SYSSEM_EXTERN int syssem_native_name(const char *key,
+                                     const syssem_options_t *opts,
+                                     syssem_backend_t *backend, char *buf,
+                                     size_t size);
 
 /* 1 if this handle created the object (or recreated it after a removal
  * underneath), 0 if it attached to an existing one or s is NULL. */

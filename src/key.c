@@ -160,7 +160,7 @@ int syssem__utf8_valid(const char *s, size_t len)
 
 /* Key parsing ---------------------------------------------------------- */
 
-static const char legacy_prefix[] = "qipc_systemsem_";
+static const char legacy_prefix[] = SYSSEM__LEGACY_PREFIX;
 
 /* strlen that stops once the key is known to be too long, so refusing a
  * huge key costs no more than the limit. */
@@ -290,7 +290,7 @@ static int parse_uri_type(syssem__name_t *n, const char *type, size_t len)
   }
   if (len == sysv_len && memcmp(type, sysv, sysv_len) == 0) {
     n->backend = SYSSEM_BACKEND_SYSV;
-    n->proj_id = 'Q';
+    n->proj_id = SYSSEM__FTOK_ID;
     return SYSSEM_OK;
   }
   if (len > sysv_len + 1 && len <= sysv_len + 4 &&
@@ -400,7 +400,7 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
   /* Filled before any check so that syssem__name_free is always safe. */
   n->backend = SYSSEM_BACKEND_DEFAULT;
   n->legacy = 0;
-  n->proj_id = 'Q';
+  n->proj_id = SYSSEM__FTOK_ID;
   n->text = NULL;
 
   if (key == NULL || key[0] == '\0')
@@ -428,7 +428,7 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
     free(n->text);
     n->backend = SYSSEM_BACKEND_DEFAULT;
     n->legacy = 0;
-    n->proj_id = 'Q';
+    n->proj_id = SYSSEM__FTOK_ID;
     n->text = NULL;
   }
   return rc;

@@ -20,13 +20,6 @@
 /* glibc's longest name after the slash: NAME_MAX less its "sem." prefix. */
 #define PX_NAME_MAX 251
 
-/* Where the C library keeps a named semaphore "/x", for chmod(): sem_open
- * applies the umask, and the permissions are promised exact. */
-#if defined(__GLIBC__)
-# define PX_SHM_PREFIX "/dev/shm/sem."
-#else
-# define PX_SHM_PREFIX "/dev/shm/"
-#endif
 
 struct px_sem {
   struct syssem base;
@@ -66,10 +59,11 @@ static int px_native_name(const syssem__name_t *n, char **out)
 /* sem_open applied the umask to the new object; set the exact bits. */
 static int px_chmod(const char *name, unsigned perms)
 {
-  char path[sizeof PX_SHM_PREFIX + PX_NAME_MAX];
+  char path[PATH_MAX];
 
-  snprintf(path, sizeof path, "%s%s", PX_SHM_PREFIX, name + 1);
   /* No such file: a C library that keeps semaphores elsewhere. */
+  if (syssem__px_path(name, path, sizeof path) != SYSSEM_OK)
+    return SYSSEM_OK;
   if (chmod(path, (mode_t)perms) != 0 && errno != ENOENT)
     return px_fail("chmod");
   return SYSSEM_OK;

@@ -47,8 +47,7 @@ struct sv_sem {
 
 static int sv_native_name(const syssem__name_t *n, char **out)
 {
-  const char *dir = getenv("TMPDIR");
-  char *real = NULL, *path = NULL;
+  char *dir = NULL, *path = NULL;
   size_t len;
   int r = SYSSEM_EKEY;
 
@@ -63,17 +62,13 @@ static int sv_native_name(const syssem__name_t *n, char **out)
     r = SYSSEM_OK;
     goto cleanup;
   }
-  if (dir == NULL || *dir == '\0')
-    dir = "/tmp";
-  real = realpath(dir, NULL);
-  if (real == NULL) {
-    r = syssem__os_fail(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
-                        "realpath", errno);
+  r = syssem__key_dir(&dir);
+  if (r < 0)
     goto cleanup;
-  }
+  r = SYSSEM_EKEY;
   if (strlen(n->text) > NAME_MAX)
     goto cleanup;
-  len = strlen(real) + 1 + strlen(n->text) + 1;
+  len = strlen(dir) + 1 + strlen(n->text) + 1;
   if (len > PATH_MAX)
     goto cleanup;
   r = SYSSEM_ENOMEM;
@@ -81,13 +76,13 @@ static int sv_native_name(const syssem__name_t *n, char **out)
   if (path == NULL)
     goto cleanup;
   /* "/" as TMPDIR would otherwise give "//qipc_...". */
-  strcpy(path, strcmp(real, "/") == 0 ? "" : real);
+  strcpy(path, strcmp(dir, "/") == 0 ? "" : dir);
   strcat(path, "/");
   strcat(path, n->text);
   r = SYSSEM_OK;
 
 cleanup:
-  free(real);
+  free(dir);
   *out = path;
   return r;
 }

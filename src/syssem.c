@@ -29,6 +29,8 @@ static _Thread_local struct {
   char msg[256];
 } tls;
 
+void (*syssem__hook)(const char *point);
+
 int syssem__os_fail(int code, const char *call, int err)
 {
   tls.call = call;
@@ -290,6 +292,41 @@ int syssem_remove(const char *key, const syssem_options_t *opts)
   free(native);
   syssem__name_free(&name);
   return r < 0 ? fail("syssem_remove", r, why) : SYSSEM_OK;
+}
+
+int syssem_native_name(const char *key, const syssem_options_t *opts,
+                       syssem_backend_t *backend, char *buf, size_t size)
+{
+  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
+  const syssem__backend_t *be = NULL;
+  const char *why = NULL;
+  char *native = NULL;
+  size_t len;
+  int r;
+
+  if (buf == NULL || size == 0) {
+    why = "buf is NULL or size is 0";
+    r = SYSSEM_EINVAL;
+    goto cleanup;
+  }
+  buf[0] = '\0';
+  r = resolve(key, opts ? opts : &default_options, &name, &be, &native, &why);
+  if (r < 0)
+    goto cleanup;
+  len = strlen(native);
+  if (len >= size) {
+    why = "the name does not fit in buf";
+    r = SYSSEM_EINVAL;
+    goto cleanup;
+  }
+  memcpy(buf, native, len + 1);
+  if (backend != NULL)
+    *backend = be->id;
+
+cleanup:
+  free(native);
+  syssem__name_free(&name);
+  return r < 0 ? fail("syssem_native_name", r, why) : SYSSEM_OK;
 }
 
 int syssem_created(const syssem_t *s)

@@ -29,6 +29,11 @@
 
 /* The most a key (legacy form) may hold, in bytes. */
 #define SYSSEM__KEY_MAX 4096
+/* Qt's legacy names: the stem of a string key starts with this prefix, and
+ * its System V key file is turned into a key by ftok() with this project id
+ * (docs/keys.md). */
+#define SYSSEM__LEGACY_PREFIX "qipc_systemsem_"
+#define SYSSEM__FTOK_ID 'Q'
 /* Times an operation reopens an object removed underneath before it gives up. */
 #define SYSSEM__REOPEN_MAX 8
 
@@ -128,6 +133,20 @@ int syssem__failed(const char *fn, int r);
 /* Map an errno value from an open/remove-type call to a code. */
 int syssem__errno_code(int err);
 
+/* syssem.c: test hooks ---------------------------------------------------- */
+
+/* Called, when not NULL, at the named points of the create, attach, reset
+ * and remove paths (the SYSSEM__HOOK lines), so that a test can stop a
+ * process between two steps and widen a race window at will. NULL in every
+ * program but the test suite's; the shared library does not export it, so
+ * only programs linked with the internal library can set it. */
+extern void (*syssem__hook)(const char *point);
+#define SYSSEM__HOOK(point)                                                   \
+  do {                                                                        \
+    if (syssem__hook != NULL)                                                 \
+      syssem__hook(point);                                                    \
+  } while (0)
+
 /* Platform file (unix.c or win32.c) ---------------------------------------- */
 
 /* Backends built here, indexed by syssem_backend_t; NULL where absent. */
@@ -138,6 +157,26 @@ unsigned long syssem__getpid(void);
 
 /* The text of OS error err, written to buf (always NUL-terminated). */
 void syssem__errtext(int err, char *buf, size_t len);
+
+/* Where objects live (Unix: unix.c). The one home of these facts: the
+ * backends, the tool, the tests and the benchmark all ask here.
+ *
+ * syssem__key_dir: the directory of legacy System V key files, $TMPDIR made
+ * canonical with realpath() or "/tmp" when it is unset or empty (Qt's rule),
+ * malloc'd in *out. SYSSEM_OK, SYSSEM_EKEY (no such directory), ENOMEM.
+ *
+ * syssem__px_dir, syssem__px_prefix: the directory where the C library keeps
+ * POSIX named semaphores as files, and the prefix of a file name before the
+ * name's text ("/x" is syssem__px_dir "/" syssem__px_prefix "x"); NULL where
+ * they are not files.
+ *
+ * syssem__px_path: that file's path for native name "/x" in buf.
+ * SYSSEM_OK, SYSSEM_ENOSYS where POSIX semaphores are not files,
+ * SYSSEM_EINVAL when buf is too small. */
+int syssem__key_dir(char **out);
+extern const char *const syssem__px_dir;
+extern const char *const syssem__px_prefix;
+int syssem__px_path(const char *native, char *buf, size_t size);
 
 /* Unix only: *end = now + ms on CLOCK_MONOTONIC; syssem__left() stores in
  * *left the time from now to end (0 once it has passed). */

@@ -1,12 +1,14 @@
 /*
- * Platform support shared by the Unix backends: the backend table, process
- * id, errno text and mapping, monotonic deadlines.
+ * Platform support shared by the Unix backends: the backend table, where
+ * objects live, process id, errno text and mapping, monotonic deadlines.
  *
  * SPDX-License-Identifier: MIT
  */
-#define _POSIX_C_SOURCE 200809L /* the XSI strerror_r, on glibc as elsewhere */
+#define _XOPEN_SOURCE 700 /* realpath; the XSI strerror_r, on glibc as elsewhere */
 
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +17,50 @@
 const syssem__backend_t *const syssem__backends[4] = {
   NULL, &syssem__sysv, &syssem__posix, NULL
 };
+
+int syssem__key_dir(char **out)
+{
+  const char *dir = getenv("TMPDIR");
+
+  if (dir == NULL || *dir == '\0')
+    dir = "/tmp";
+  *out = realpath(dir, NULL);
+  if (*out == NULL)
+    return syssem__os_fail(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
+                           "realpath", errno);
+  return SYSSEM_OK;
+}
+
+/* glibc keeps "/x" as /dev/shm/sem.x, musl as /dev/shm/x; other systems keep
+ * named semaphores out of the file system. */
+#if defined(__linux__) && defined(__GLIBC__)
+const char *const syssem__px_dir = "/dev/shm";
+const char *const syssem__px_prefix = "sem.";
+#elif defined(__linux__)
+const char *const syssem__px_dir = "/dev/shm";
+const char *const syssem__px_prefix = "";
+#else
+const char *const syssem__px_dir = NULL;
+const char *const syssem__px_prefix = NULL;
+#endif
+
+int syssem__px_path(const char *native, char *buf, size_t size)
+{
+  size_t d, p, n;
+
+  if (syssem__px_dir == NULL)
+    return SYSSEM_ENOSYS;
+  d = strlen(syssem__px_dir);
+  p = strlen(syssem__px_prefix);
+  n = strlen(native + 1);
+  if (d + 1 + p + n + 1 > size)
+    return SYSSEM_EINVAL;
+  memcpy(buf, syssem__px_dir, d);
+  buf[d] = '/';
+  memcpy(buf + d + 1, syssem__px_prefix, p);
+  memcpy(buf + d + 1 + p, native + 1, n + 1);
+  return SYSSEM_OK;
+}
 
 unsigned long syssem__getpid(void)
 {
