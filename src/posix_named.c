@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "syssem_int.h"
 
@@ -21,9 +23,20 @@
 #define PX_NAME_MAX 251
 
 
+/* What a handle knows of the file behind its name (where the C library
+ * keeps semaphores as files): which object close may unlink. */
+enum px_name {
+  PX_UNCHECKED, /* no file to check: close unlinks by name              */
+  PX_MINE,      /* the file dev/ino is this handle's object             */
+  PX_LOST       /* the name was another object's by the time we looked  */
+};
+
 struct px_sem {
   struct syssem base;
   sem_t *sem;
+  enum px_name name;
+  dev_t dev;
+  ino_t ino;
 };
 
 static SYSSEM__COLD int px_fail(const char *call)
@@ -56,29 +69,49 @@ static int px_native_name(const syssem__name_t *n, char **out)
   return SYSSEM_OK;
 }
 
-/* sem_open applied the umask to the new object; set the exact bits. */
-static int px_chmod(const char *name, unsigned perms)
+/* Open the file at path and take its lock. Every process of ours that
+ * resets the count of a POSIX semaphore or unlinks its name holds the lock
+ * of the object's file meanwhile: two resets never interleave, and an
+ * unlink removes the object it checked, because the C library creates a
+ * name with link(), which never replaces a file. SYSSEM_OK with *fd locked
+ * and *st its file, SYSSEM_ENOENT when the path is gone or names another
+ * file by the time we hold the lock, or a code. */
+static int px_lock(const char *path, int *fd, struct stat *st)
 {
-  char path[PATH_MAX];
+  struct stat now;
+  int err;
 
-  /* No such file: a C library that keeps semaphores elsewhere. */
-  if (syssem__px_path(name, path, sizeof path) != SYSSEM_OK)
-    return SYSSEM_OK;
-  if (chmod(path, (mode_t)perms) != 0 && errno != ENOENT)
-    return px_fail("chmod");
+  *fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (*fd < 0 && errno == EACCES)
+    *fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (*fd < 0)
+    return px_fail("open");
+  while (flock(*fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      err = errno;
+      close(*fd);
+      return syssem__os_fail(syssem__errno_code(err), "flock", err);
+    }
+  }
+  if (fstat(*fd, st) != 0 || lstat(path, &now) != 0 ||
+      now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+    close(*fd);
+    return syssem__os_fail(SYSSEM_ENOENT, "open", ENOENT);
+  }
   return SYSSEM_OK;
 }
 
 /* Bring an existing semaphore's count to initial in place, so that every
  * process keeps using the one object (Qt unlinks and recreates instead,
- * splitting old and new users). Concurrent users may move the count while
- * we do; we move it by the difference we saw. */
+ * splitting old and new users). Concurrent acquires and releases may move
+ * the count while we do; we move it by the difference we saw. */
 static int px_set(sem_t *sem, int initial)
 {
   int v;
 
   if (sem_getvalue(sem, &v) != 0)
     return px_fail("sem_getvalue");
+  SYSSEM__HOOK("posix-reset");
   for (; v > initial; v--)
     if (sem_trywait(sem) != 0 && errno != EINTR)
       break; /* EAGAIN: others took the rest */
@@ -86,6 +119,74 @@ static int px_set(sem_t *sem, int initial)
     if (sem_post(sem) != 0)
       return px_fail("sem_post");
   return SYSSEM_OK;
+}
+
+/* An owner (creator, or opener with SYSSEM_CREATE) learns which file is its
+ * object, under the file's lock, and there sets the exact permissions (a
+ * creator: sem_open applied the umask) or resets the count (reset >= 0).
+ * Proof that the file is the object we mapped: the C library maps a file
+ * it has mapped already (same device and inode) at the same address, so a
+ * second sem_open of the name gives our address back only if the name
+ * still leads to our object. */
+static int px_own(struct px_sem *s, int created, int reset)
+{
+  const char *name = s->base.native;
+  char path[PATH_MAX];
+  struct stat st;
+  sem_t *again;
+  int fd, r;
+
+  s->name = PX_UNCHECKED;
+  if (syssem__px_path(name, path, sizeof path) != SYSSEM_OK)
+    return reset >= 0 ? px_set(s->sem, reset) : SYSSEM_OK;
+  r = px_lock(path, &fd, &st);
+  if (r == SYSSEM_ENOENT) {
+    /* Unlinked since our sem_open: the object is ours alone, the name
+     * someone else's. */
+    s->name = PX_LOST;
+    return reset >= 0 ? px_set(s->sem, reset) : SYSSEM_OK;
+  }
+  if (r < 0)
+    return r;
+  /* Without a descriptor or memory for the second sem_open, the name
+   * stays unchecked: close then unlinks by name, as on systems without
+   * files. */
+  again = sem_open(name, 0);
+  if (again != SEM_FAILED) {
+    s->name = again == s->sem ? PX_MINE : PX_LOST;
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    sem_close(again);
+  }
+  if (created && s->name != PX_LOST && fchmod(fd, (mode_t)s->base.perms) != 0)
+    r = px_fail("fchmod");
+  if (r == SYSSEM_OK && reset >= 0)
+    r = px_set(s->sem, reset);
+  close(fd);
+  return r;
+}
+
+/* Unlink the name of s's object if it still is its name. The check and the
+ * unlink happen under the file's lock, before our mapping goes (it keeps
+ * the inode, so its number cannot be another file's yet). */
+static void px_unlink(struct px_sem *s)
+{
+  char path[PATH_MAX];
+  struct stat st;
+  int fd;
+
+  if (s->name == PX_UNCHECKED) {
+    sem_unlink(s->base.native);
+    return;
+  }
+  if (s->name == PX_LOST ||
+      syssem__px_path(s->base.native, path, sizeof path) != SYSSEM_OK ||
+      px_lock(path, &fd, &st) != SYSSEM_OK)
+    return;
+  SYSSEM__HOOK("posix-unlink");
+  if (st.st_dev == s->dev && st.st_ino == s->ino)
+    sem_unlink(s->base.native);
+  close(fd);
 }
 
 static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
@@ -125,19 +226,17 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
                              "removed while opening, again and again");
     goto cleanup;
   }
-  if (created)
-    r = px_chmod(name, base->perms);
-  else if (mode == SYSSEM_CREATE)
-    r = px_set(sem, initial);
+  s->sem = sem;
+  if (created || mode == SYSSEM_CREATE)
+    r = px_own(s, created, created ? -1 : initial);
 
 cleanup:
   if (r < 0 && sem != SEM_FAILED) {
-    sem_close(sem);
     if (created)
-      sem_unlink(name);
+      px_unlink(s);
+    sem_close(sem);
   }
   if (r == SYSSEM_OK) {
-    s->sem = sem;
     base->created = created;
     base->owner = created || mode == SYSSEM_CREATE;
   }
@@ -146,9 +245,11 @@ cleanup:
 
 static void px_close(syssem_t *base, int remove)
 {
-  sem_close(((struct px_sem *)base)->sem);
+  struct px_sem *s = (struct px_sem *)base;
+
   if (remove)
-    sem_unlink(base->native);
+    px_unlink(s);
+  sem_close(s->sem);
 }
 
 /* sem_wait failed: go on waiting after EINTR, else fail. */
@@ -272,24 +373,38 @@ static int px_value(syssem_t *s, int *value)
   return SYSSEM_OK;
 }
 
+/* Under the file's lock where there is one, so that the unlink removes the
+ * object the path named when we took it. */
 static int px_remove(const char *name, int legacy, int proj_id)
 {
+  char path[PATH_MAX];
+  struct stat st;
+  int fd = -1, r;
+
   (void)legacy;
   (void)proj_id;
-  return sem_unlink(name) == 0 ? SYSSEM_OK : px_fail("sem_unlink");
+  if (syssem__px_path(name, path, sizeof path) == SYSSEM_OK) {
+    r = px_lock(path, &fd, &st);
+    if (r < 0)
+      return r;
+  }
+  r = sem_unlink(name) == 0 ? SYSSEM_OK : px_fail("sem_unlink");
+  if (fd >= 0)
+    close(fd);
+  return r;
 }
 
 const syssem__backend_t syssem__posix = {
-  SYSSEM_BACKEND_POSIX,
-  "posix",
-  sizeof(struct px_sem),
-  SEM_VALUE_MAX,
-  px_native_name,
-  px_open,
-  px_close,
-  px_acquire,
-  px_try_acquire,
-  px_release,
-  px_value,
-  px_remove,
+  .id = SYSSEM_BACKEND_POSIX,
+  .name = "posix",
+  .handle_size = sizeof(struct px_sem),
+  .max_value = SEM_VALUE_MAX,
+  .native_name = px_native_name,
+  .open = px_open,
+  .close = px_close,
+  .acquire = px_acquire,
+  .try_acquire = px_try_acquire,
+  .release = px_release,
+  .value = px_value,
+  .remove = px_remove,
 };

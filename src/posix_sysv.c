@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
@@ -40,10 +41,6 @@ struct sv_sem {
   int file_owned;       /* close removes the key file                      */
   pthread_mutex_t lock; /* serialises reopening                            */
 };
-
-/* How long an opener waits for a concurrent creator to initialise the set,
- * before it takes the creator for dead and initialises the set itself. */
-#define SV_INIT_WAIT_MS 5000
 
 static int sv_native_name(const syssem__name_t *n, char **out)
 {
@@ -91,6 +88,14 @@ cleanup:
  * it in the meantime. Not a code: sv_attach() starts over. */
 #define SV_GONE 1
 
+/* The owner-execute bit of a set's mode marks it busy: its creator has made
+ * it and not yet put its count in place. semop and semctl never ask for
+ * execute permission, and a finished set has no execute bit (its creator
+ * clears them with IPC_SET), so the mark costs nothing, reads the same from
+ * every PID namespace (unlike sempid), and a set made by Qt, which creates
+ * with 0600 and sets the count with SETVAL, is ready at once. */
+#define SV_BUSY S_IXUSR
+
 /* Classify the failure of `call` (errno set) during an attach: a removal
  * (the key file or set vanished) is SV_GONE, or SYSSEM_ENOENT for
  * SYSSEM_OPEN_EXISTING, which must not recreate; anything else its code. */
@@ -106,7 +111,7 @@ static int sv_gone(syssem_mode_t mode, const char *call)
 }
 
 /* The ftok() key of the file behind st. On Linux, glibc and musl compute it
- * from the inode and device numbers alone, so it comes from the lstat we
+ * from the inode and device numbers alone, so it comes from the stat we
  * already made (no second stat, and no window in which the path could be
  * swapped for a symlink); it is the key Qt gets from ftok(). */
 #if defined(__linux__)
@@ -129,123 +134,284 @@ static int sv_ftok(const char *path, const struct stat *st, int proj_id,
 }
 #endif
 
-/* Make sure the key file exists as a regular file; never follow a symlink
- * planted at its path. *made tells whether this call created it; *key is
- * its ftok key. An existing file, the usual case, costs one lstat. */
-static int sv_key_file(const char *path, syssem_mode_t mode, unsigned perms,
-                       int proj_id, int *made, key_t *key)
+/* The failure of open(2) on a key file. Creating, ENOENT means that the
+ * directory is missing: the key names no usable place. */
+static int sv_file_fail(int creating)
 {
-  struct stat st;
-  int fd, err;
+  int err = errno;
+
+  if (err == ELOOP)
+    return syssem__os_fail_text(SYSSEM_EKEY, "open",
+                                "key file is a symbolic link");
+  if (err == ENOENT && creating)
+    return syssem__os_fail_text(SYSSEM_EKEY, "open",
+                                "the key file's directory does not exist");
+  if (err == EROFS)
+    return syssem__os_fail(SYSSEM_EPERM, "open", err);
+  return syssem__os_fail(syssem__errno_code(err), "open", err);
+}
+
+/* Open the key file at path, making it (with exactly perms) unless mode is
+ * SYSSEM_OPEN_EXISTING, and take its lock. The lock is held by every process
+ * of ours that creates a set on the file or removes the set or the file, so
+ * that no set is made on a file that is about to be unlinked, no file is
+ * unlinked while its set is being made, and a busy set's creator is known
+ * to be alive: it holds the lock until the set is ready. flock, not fcntl:
+ * it belongs to the open file, so no other descriptor the process closes
+ * drops it, and the kernel drops it when the holder dies.
+ * On success *fd is the locked descriptor and *st its file; SV_GONE when the
+ * path no longer names the file we locked (start over); or a code. */
+static int sv_lock(const char *path, syssem_mode_t mode, unsigned perms,
+                   int *fd, int *made, struct stat *st)
+{
+  const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  struct stat now;
+  int err;
 
   *made = 0;
-  if (lstat(path, &st) == 0) {
-    if (!S_ISREG(st.st_mode))
-      return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
-                                  "key file is not a regular file");
-  } else {
-    if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING)
-      return sv_gone(mode, "lstat");
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              (mode_t)(perms & 0666));
-    if (fd < 0) {
-      /* EEXIST: another opener made it since our lstat; start over. */
-      if (errno == EEXIST)
-        return SV_GONE;
-      return syssem__os_fail(syssem__errno_code(errno), "open", errno);
-    }
+  *fd = open(path, O_RDONLY | flags);
+  if (*fd < 0 && errno == EACCES)
+    *fd = open(path, O_WRONLY | flags);
+  if (*fd < 0 && errno == ENOENT && mode != SYSSEM_OPEN_EXISTING) {
+    *fd = open(path, O_RDWR | O_CREAT | O_EXCL | flags, (mode_t)(perms & 0666));
+    if (*fd < 0 && errno == EEXIST)
+      return SV_GONE; /* another opener made it since: start over */
+    if (*fd < 0)
+      return sv_file_fail(1);
+    *made = 1;
     /* open() applied the umask; the permissions are promised exact. */
-    if (fchmod(fd, (mode_t)(perms & 0666)) != 0 || fstat(fd, &st) != 0) {
+    if (fchmod(*fd, (mode_t)(perms & 0666)) != 0) {
       err = errno;
-      close(fd);
       unlink(path);
+      close(*fd);
       return syssem__os_fail(syssem__errno_code(err), "fchmod", err);
     }
-    close(fd);
-    *made = 1;
   }
-  if (sv_ftok(path, &st, proj_id, key) != 0)
-    return sv_gone(mode, "ftok");
+  if (*fd < 0)
+    return errno == ENOENT ? sv_gone(mode, "open") : sv_file_fail(0);
+  while (flock(*fd, LOCK_EX) != 0) {
+    if (errno != EINTR) {
+      err = errno;
+      close(*fd);
+      return syssem__os_fail(syssem__errno_code(err), "flock", err);
+    }
+  }
+  if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+    close(*fd);
+    return syssem__os_fail_text(SYSSEM_EKEY, "open",
+                                "key file is not a regular file");
+  }
+  /* Removed or replaced while we waited for the lock: the path is someone
+   * else's now. */
+  if (lstat(path, &now) != 0 || now.st_dev != st->st_dev ||
+      now.st_ino != st->st_ino) {
+    close(*fd);
+    return SV_GONE;
+  }
   return SYSSEM_OK;
 }
 
-/* Wait until the creator of set id has initialised it. Our creators
- * initialise with semop() and Qt's with SETVAL; both set sempid, which a
- * fresh set has 0. */
-static int sv_wait_init(int id, syssem_mode_t mode, int initial)
+/* Creating set id failed at `call` (errno set): remove it, unless another
+ * process did (EIDRM, EINVAL: start over). */
+static int sv_unmake(int id, const char *call)
 {
-  struct timespec nap = { 0, 1000000L };
-  union sv_arg arg;
-  int pid, waited;
+  int err = errno;
 
-  for (waited = 0; waited < SV_INIT_WAIT_MS; waited++) {
-    pid = semctl(id, 0, GETPID);
-    if (pid > 0)
-      return SYSSEM_OK;
-    if (pid < 0)
-      return sv_gone(mode, "semctl");
-    nanosleep(&nap, NULL);
+  if (err == EIDRM || err == EINVAL)
+    return SV_GONE;
+  semctl(id, 0, IPC_RMID);
+  return syssem__os_fail(syssem__errno_code(err), call, err);
+}
+
+/* Under the key file's lock: create the set of key, busy, put its count in
+ * place and make it ready. The creator may write while busy, whatever perms
+ * says, so that a set it may not write itself (0400) can still be
+ * initialised; IPC_SET needs ownership, not permission. */
+static int sv_create(int *id, key_t key, unsigned perms, int initial)
+{
+  /* Count 0 means that nobody has set it: add initial, in one step with
+   * the check. A Qt process that opened the set with Create in between has
+   * set its own initial with SETVAL; that one stays. Two initialisations
+   * overwrite each other and never add up. No SEM_UNDO, or our exit would
+   * take the initial count back. */
+  struct sembuf init[2] = { { 0, 0, IPC_NOWAIT }, { 0, 0, 0 } };
+  struct semid_ds ds;
+  union sv_arg arg;
+
+  perms &= 0666;
+  *id = semget(key, 1, IPC_CREAT | IPC_EXCL | (int)(perms | S_IWUSR | SV_BUSY));
+  if (*id < 0) {
+    /* EEXIST: a creator that takes no lock of ours (Qt) made it since our
+     * semget: start over and attach to it. */
+    if (errno == EEXIST)
+      return SV_GONE;
+    return syssem__os_fail(syssem__errno_code(errno), "semget", errno);
   }
-  /* The creator died between semget() and initialisation: finish its job. */
-  arg.val = initial;
-  if (semctl(id, 0, SETVAL, arg) != 0)
-    return sv_gone(mode, "semctl");
+  SYSSEM__HOOK("sysv-created");
+  init[1].sem_op = (short)initial;
+  if (semop(*id, init, 2) != 0 && errno != EAGAIN)
+    return sv_unmake(*id, "semop");
+  memset(&ds, 0, sizeof ds);
+  ds.sem_perm.uid = geteuid();
+  ds.sem_perm.gid = getegid();
+  ds.sem_perm.mode = (unsigned short)perms;
+  arg.buf = &ds;
+  if (semctl(*id, 0, IPC_SET, arg) != 0)
+    return sv_unmake(*id, "semctl");
   return SYSSEM_OK;
 }
 
-/* One attempt of sv_attach(): SYSSEM_OK, a code, or SV_GONE. */
+/* The set's state: 1 ready, 0 busy, -1 with errno set. */
+static int sv_ready(int id, struct semid_ds *ds)
+{
+  union sv_arg arg;
+
+  arg.buf = ds;
+  if (semctl(id, 0, IPC_STAT, arg) != 0)
+    return -1;
+  return !(ds->sem_perm.mode & SV_BUSY);
+}
+
+/* Under the key file's lock, set id is still busy: its creator died between
+ * semget and IPC_SET (a live creator holds the lock throughout). Finish its
+ * job: the count, unless someone operated on the set already (then a count
+ * is in place), and the mode. A process that does not own the set cannot
+ * clear the mark; the next opener finishes it again, at the same cost. */
+static void sv_finish(int id, struct semid_ds *ds, int initial)
+{
+  struct sembuf init[2] = { { 0, 0, IPC_NOWAIT }, { 0, 0, 0 } };
+  union sv_arg arg;
+
+  if (ds->sem_otime == 0) {
+    init[1].sem_op = (short)initial;
+    semop(id, init, 2);
+  }
+  ds->sem_perm.mode &= 0666;
+  arg.buf = ds;
+  semctl(id, 0, IPC_SET, arg);
+}
+
+/* Remove set id (-1: the set the key file names) and, when unlink_file, the
+ * key file if it names that set or none. Under the file's lock: a waiter
+ * woken by the removal (EIDRM) reopens by key and waits for the lock, then
+ * finds the file gone and makes a new one that every later opener finds;
+ * and a handle whose set was removed and replaced by another process's
+ * never unlinks the file the new set hangs on. Without the file (gone, or
+ * not ours to open) only the set goes. SYSSEM_OK, SYSSEM_ENOENT (no set),
+ * or a code. */
+static int sv_destroy(const char *path, int proj_id, int id, int unlink_file)
+{
+  struct stat st;
+  key_t key;
+  int fd = -1, made, cur = -1, tries, r = SV_GONE;
+
+  for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++)
+    r = sv_lock(path, SYSSEM_OPEN_EXISTING, 0, &fd, &made, &st);
+  if (r != SYSSEM_OK) {
+    fd = -1;
+    if (id < 0)
+      return r == SV_GONE ? syssem__os_fail(SYSSEM_ENOENT, "open", ENOENT) : r;
+  } else if (sv_ftok(path, &st, proj_id, &key) == 0) {
+    cur = semget(key, 1, 0);
+  }
+  if (id < 0 && cur < 0)
+    r = syssem__os_fail(SYSSEM_ENOENT, "semget", ENOENT);
+  else if (semctl(id < 0 ? cur : id, 0, IPC_RMID) != 0)
+    /* EIDRM/EINVAL: removed since (by a process that takes no lock). */
+    r = syssem__os_fail(errno == EIDRM || errno == EINVAL
+                            ? SYSSEM_ENOENT
+                            : syssem__errno_code(errno),
+                        "semctl", errno);
+  else
+    r = SYSSEM_OK;
+  SYSSEM__HOOK("sysv-removed");
+  if (fd >= 0 && unlink_file && (cur < 0 || r == SYSSEM_OK) &&
+      (id < 0 || cur < 0 || cur == id))
+    unlink(path);
+  if (fd >= 0)
+    close(fd);
+  return r;
+}
+
+/* The slow half of an attach, under the key file's lock: make the file or
+ * the set that is missing, or wait for a busy set's creator. */
+static int sv_make(struct sv_sem *s, syssem_mode_t mode, int initial,
+                   int *id, int *created, int *file_made)
+{
+  struct semid_ds ds;
+  struct stat st;
+  key_t key;
+  int fd, r;
+
+  r = sv_lock(s->base.native, mode, s->base.perms, &fd, file_made, &st);
+  if (r != SYSSEM_OK)
+    return r;
+  if (sv_ftok(s->base.native, &st, s->base.proj_id, &key) != 0) {
+    r = syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
+    goto cleanup;
+  }
+  *id = semget(key, 1, 0);
+  if (*id >= 0) {
+    if (mode == SYSSEM_CREATE_NEW) {
+      r = syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
+    } else {
+      r = sv_ready(*id, &ds);
+      if (r == 0)
+        sv_finish(*id, &ds, initial);
+      r = r < 0 ? sv_gone(mode, "semctl") : SYSSEM_OK;
+    }
+  } else if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
+    r = sv_gone(mode, "semget");
+  } else {
+    r = sv_create(id, key, s->base.perms, initial);
+    *created = r == SYSSEM_OK;
+  }
+
+cleanup:
+  /* A file we made that names no set is litter: sweep it while no creator
+   * can be making a set on it. A loser of a creation race leaves the file,
+   * which the winner's set hangs on. */
+  if (r != SYSSEM_OK && *file_made && semget(key, 1, 0) < 0 &&
+      errno == ENOENT) {
+    unlink(s->base.native);
+    *file_made = 0;
+  }
+  close(fd);
+  return r;
+}
+
+/* One attempt of sv_attach(): SYSSEM_OK, a code, or SV_GONE. The usual case,
+ * a key file whose set is ready, takes no lock: lstat, semget, IPC_STAT. */
 static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
                           int *id, int *created, int *file_made)
 {
-  const char *path = s->base.native;
-  struct sembuf init;
-  union sv_arg arg;
-  key_t key = IPC_PRIVATE;
+  struct semid_ds ds;
+  struct stat st;
+  key_t key;
   int r;
 
-  r = sv_key_file(path, mode, s->base.perms, s->base.proj_id, file_made,
-                  &key);
-  if (r != SYSSEM_OK)
-    return r;
-  /* A key file that was there most likely has its set: attach first. A file
-   * just made has none yet, and SYSSEM_CREATE_NEW must create. */
-  *id = -1;
-  if (!*file_made && mode != SYSSEM_CREATE_NEW) {
-    *id = semget(key, 1, 0);
-    if (*id < 0 && (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING))
-      return sv_gone(mode, "semget");
-  }
-  if (*id < 0) {
-    *id = semget(key, 1, IPC_CREAT | IPC_EXCL | (int)(s->base.perms & 0777));
-    if (*id >= 0) {
-      /* semop, not SETVAL, so that sempid marks the set initialised; no
-       * SEM_UNDO, or our exit would take the initial count back. */
-      init.sem_num = 0;
-      init.sem_op = (short)initial;
-      init.sem_flg = IPC_NOWAIT;
-      if (semop(*id, &init, 1) != 0) {
-        r = sv_gone(mode, "semop");
-        semctl(*id, 0, IPC_RMID);
-        return r;
-      }
-      *created = 1;
-      return SYSSEM_OK;
-    }
-    if (errno != EEXIST)
-      return syssem__os_fail(syssem__errno_code(errno), "semget", errno);
-    if (mode == SYSSEM_CREATE_NEW)
-      return syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
-    *id = semget(key, 1, 0);
-    if (*id < 0)
-      return sv_gone(mode, "semget");
-  }
-  r = sv_wait_init(*id, mode, initial);
-  if (r != SYSSEM_OK)
-    return r;
-  arg.val = initial;
-  if (mode == SYSSEM_CREATE && semctl(*id, 0, SETVAL, arg) != 0)
+  *file_made = 0;
+  if (mode == SYSSEM_CREATE_NEW)
+    return sv_make(s, mode, initial, id, created, file_made);
+  if (lstat(s->base.native, &st) != 0)
+    return errno == ENOENT && mode != SYSSEM_OPEN_EXISTING
+               ? sv_make(s, mode, initial, id, created, file_made)
+               : sv_gone(mode, "lstat");
+  if (!S_ISREG(st.st_mode))
+    return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
+                                "key file is not a regular file");
+  if (sv_ftok(s->base.native, &st, s->base.proj_id, &key) != 0)
+    return sv_gone(mode, "ftok");
+  *id = semget(key, 1, 0);
+  if (*id < 0)
+    return errno == ENOENT && mode != SYSSEM_OPEN_EXISTING
+               ? sv_make(s, mode, initial, id, created, file_made)
+               : sv_gone(mode, "semget");
+  r = sv_ready(*id, &ds);
+  if (r < 0)
     return sv_gone(mode, "semctl");
-  return SYSSEM_OK;
+  /* Busy: its creator holds the key file's lock until it is ready. */
+  return r ? SYSSEM_OK : sv_make(s, mode, initial, id, created, file_made);
 }
 
 /* Attach to or create the set per mode; on success store its id and whether
@@ -256,19 +422,22 @@ static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
 static int sv_attach(struct sv_sem *s, syssem_mode_t mode, int initial,
                      int *id, int *created, int *file_made)
 {
-  int tries, made, r = SV_GONE;
+  int tries, r = SV_GONE;
 
   *created = 0;
-  *file_made = 0;
-  for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++) {
-    r = sv_attach_once(s, mode, initial, id, created, &made);
-    *file_made |= made;
-  }
+  for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++)
+    r = sv_attach_once(s, mode, initial, id, created, file_made);
   if (r == SV_GONE)
     r = syssem__os_fail_text(SYSSEM_ENOENT, "semget",
                              "removed while opening, again and again");
-  if (r < 0 && *file_made)
-    unlink(s->base.native);
+  if (r == SYSSEM_OK && mode == SYSSEM_CREATE && !*created) {
+    union sv_arg arg;
+
+    arg.val = initial;
+    SYSSEM__HOOK("sysv-reset");
+    if (semctl(*id, 0, SETVAL, arg) != 0)
+      r = syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
+  }
   return r;
 }
 
@@ -284,9 +453,7 @@ static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
   r = pthread_mutex_init(&s->lock, NULL);
   if (r != 0) {
     if (created)
-      semctl(id, 0, IPC_RMID);
-    if (file_made)
-      unlink(base->native);
+      sv_destroy(base->native, base->proj_id, id, file_made);
     return syssem__os_fail(SYSSEM_ENOSPC, "pthread_mutex_init", r);
   }
   atomic_init(&s->id, id);
@@ -438,54 +605,29 @@ static void sv_close(syssem_t *base, int remove)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  if (remove) {
-    semctl(atomic_load_explicit(&s->id, memory_order_relaxed), 0, IPC_RMID);
-    if (s->file_owned)
-      unlink(base->native);
-  }
+  if (remove)
+    sv_destroy(base->native, base->proj_id,
+               atomic_load_explicit(&s->id, memory_order_relaxed),
+               s->file_owned);
   pthread_mutex_destroy(&s->lock);
 }
 
 static int sv_remove(const char *path, int legacy, int proj_id)
 {
-  struct stat st;
-  key_t key;
-  int id;
-
-  if (lstat(path, &st) != 0)
-    return syssem__os_fail(syssem__errno_code(errno), "lstat", errno);
-  if (!S_ISREG(st.st_mode))
-    return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
-                                "key file is not a regular file");
-  if (sv_ftok(path, &st, proj_id, &key) != 0)
-    return syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
-  id = semget(key, 1, 0);
-  if (id < 0 || semctl(id, 0, IPC_RMID) != 0) {
-    int err = errno;
-    /* EIDRM/EINVAL: another process removed the set since our semget. */
-    int gone = err == ENOENT || err == EIDRM || err == EINVAL;
-    /* A legacy key file without its set is litter of ours: sweep it. */
-    if (gone && legacy)
-      unlink(path);
-    return syssem__os_fail(gone ? SYSSEM_ENOENT : syssem__errno_code(err),
-                           id < 0 ? "semget" : "semctl", err);
-  }
-  if (legacy)
-    unlink(path);
-  return SYSSEM_OK;
+  return sv_destroy(path, proj_id, -1, legacy);
 }
 
 const syssem__backend_t syssem__sysv = {
-  SYSSEM_BACKEND_SYSV,
-  "sysv",
-  sizeof(struct sv_sem),
-  SV_MAX,
-  sv_native_name,
-  sv_open,
-  sv_close,
-  sv_acquire,
-  sv_try_acquire,
-  sv_release,
-  sv_value,
-  sv_remove,
+  .id = SYSSEM_BACKEND_SYSV,
+  .name = "sysv",
+  .handle_size = sizeof(struct sv_sem),
+  .max_value = SV_MAX,
+  .native_name = sv_native_name,
+  .open = sv_open,
+  .close = sv_close,
+  .acquire = sv_acquire,
+  .try_acquire = sv_try_acquire,
+  .release = sv_release,
+  .value = sv_value,
+  .remove = sv_remove,
 };
