@@ -272,47 +272,85 @@ static int percent_decode(const char *src, size_t len, char *dst,
   return SYSSEM_OK;
 }
 
-/* "systemv", "systemv-N" (N 1..255 in canonical decimal), "posix",
- * "windows". Anything else, other spellings of N included, is not a type
- * Qt writes, so it is refused rather than guessed at. */
-static int parse_uri_type(syssem__name_t *n, const char *type, size_t len)
+static int is_ascii_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* a[0..len) equals the lowercase ASCII word w, ignoring ASCII case. */
+static int equal_nocase(const char *a, size_t len, const char *w)
+{
+  size_t i;
+
+  for (i = 0; i < len; i++) {
+    char c = a[i];
+
+    if (c >= 'A' && c <= 'Z')
+      c = (char)(c - 'A' + 'a');
+    if (w[i] == '\0' || c != w[i])
+      return 0;
+  }
+  return w[len] == '\0';
+}
+
+/* An RFC 3986 scheme, as Qt's QUrl reads the text before the first ':'. */
+size_t syssem__uri_scheme(const char *key)
+{
+  size_t i;
+
+  if (key == NULL || !is_ascii_letter(key[0]))
+    return 0;
+  for (i = 1; key[i] != ':'; i++)
+    if (!is_ascii_letter(key[i]) && !is_ascii_digit(key[i]) &&
+        key[i] != '+' && key[i] != '-' && key[i] != '.')
+      return 0; /* the NUL included: no colon */
+  return i;
+}
+
+/* Qt 6.6 reads the type after QUrl has lowercased the scheme: "posix",
+ * "windows", "systemv", or "systemv" followed by a text that its integer
+ * parser reads as -1 to -255 in decimal, i.e. '-' and digits (leading zeros
+ * allowed). A sign, a space or any other spelling is no type there either. */
+int syssem__uri_type(const char *type, size_t len, syssem_backend_t *backend,
+                     int *proj_id)
 {
   static const char sysv[] = "systemv";
   static const size_t sysv_len = sizeof sysv - 1;
+  syssem_backend_t b;
+  int id = SYSSEM__FTOK_ID;
 
-  if (len == 5 && memcmp(type, "posix", 5) == 0) {
-    n->backend = SYSSEM_BACKEND_POSIX;
-    return SYSSEM_OK;
-  }
-  if (len == 7 && memcmp(type, "windows", 7) == 0) {
-    n->backend = SYSSEM_BACKEND_WIN32;
-    return SYSSEM_OK;
-  }
-  if (len == sysv_len && memcmp(type, sysv, sysv_len) == 0) {
-    n->backend = SYSSEM_BACKEND_SYSV;
-    n->proj_id = SYSSEM__FTOK_ID;
-    return SYSSEM_OK;
-  }
-  if (len > sysv_len + 1 && len <= sysv_len + 4 &&
-      memcmp(type, sysv, sysv_len) == 0 && type[sysv_len] == '-') {
-    const char *d = type + sysv_len + 1;
-    size_t nd = len - sysv_len - 1, i;
-    int v = 0;
+  if (equal_nocase(type, len, "posix")) {
+    b = SYSSEM_BACKEND_POSIX;
+  } else if (equal_nocase(type, len, "windows")) {
+    b = SYSSEM_BACKEND_WIN32;
+  } else if (equal_nocase(type, len, sysv)) {
+    b = SYSSEM_BACKEND_SYSV;
+  } else if (len > sysv_len + 1 && equal_nocase(type, sysv_len, sysv) &&
+             type[sysv_len] == '-') {
+    size_t i = sysv_len + 1;
 
-    if (d[0] == '0')
+    while (i < len && type[i] == '0')
+      i++;
+    /* Past the zeros, at most three digits: 1..255 never needs more, and
+     * the value cannot overflow. */
+    if (len - i > 3)
       return SYSSEM_EKEY;
-    for (i = 0; i < nd; i++) {
-      if (d[i] < '0' || d[i] > '9')
+    for (id = 0; i < len; i++) {
+      if (!is_ascii_digit(type[i]))
         return SYSSEM_EKEY;
-      v = v * 10 + (d[i] - '0');
+      id = id * 10 + (type[i] - '0');
     }
-    if (v < 1 || v > 255)
+    if (id < 1 || id > 255)
       return SYSSEM_EKEY;
-    n->backend = SYSSEM_BACKEND_SYSV;
-    n->proj_id = v;
-    return SYSSEM_OK;
+    b = SYSSEM_BACKEND_SYSV;
+  } else {
+    return SYSSEM_EKEY;
   }
-  return SYSSEM_EKEY;
+  if (backend != NULL)
+    *backend = b;
+  if (proj_id != NULL)
+    *proj_id = id;
+  return SYSSEM_OK;
 }
 
 /* The query Qt writes is "legacyKey=..."; repeated legacyKey items are
@@ -342,23 +380,23 @@ static int check_uri_query(const char *q, size_t len)
 
 static int parse_uri(syssem__name_t *n, const char *key, size_t len)
 {
-  const char *colon = (const char *)memchr(key, ':', len);
+  size_t type_len = syssem__uri_scheme(key);
   const char *payload, *query;
   size_t payload_len, text_len;
   char *text;
   int rc;
 
-  if (colon == NULL)
+  if (type_len == 0)
     return SYSSEM_EKEY;
   /* A fragment is never part of what Qt writes. */
   if (memchr(key, '#', len) != NULL)
     return SYSSEM_EKEY;
 
-  rc = parse_uri_type(n, key, (size_t)(colon - key));
+  rc = syssem__uri_type(key, type_len, &n->backend, &n->proj_id);
   if (rc != SYSSEM_OK)
     return rc;
 
-  payload = colon + 1;
+  payload = key + type_len + 1;
   query = (const char *)memchr(payload, '?', len - (size_t)(payload - key));
   payload_len = query != NULL ? (size_t)(query - payload)
                               : len - (size_t)(payload - key);

@@ -119,6 +119,23 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
                        syssem_keyform_t keyform);
 void syssem__name_free(syssem__name_t *n);
 
+/* Qt 6.6 key text, the one home of its rules (the URI parser above and the
+ * tool's choice of key form both use these).
+ *
+ * syssem__uri_scheme: the length of the type that key starts with when it
+ * starts as Qt's QUrl reads a scheme, an ASCII letter and then ASCII
+ * letters, digits, '+', '-' or '.' up to a ':'; 0 when it does not (or key
+ * is NULL). Says nothing about whether the type is one Qt knows.
+ *
+ * syssem__uri_type: whether type[0..len) is a type that Qt 6.6's
+ * QNativeIpcKey::fromString() accepts, ignoring ASCII case: "posix",
+ * "windows", "systemv" (ftok project id 'Q'), or "systemv-N" with N in
+ * decimal, leading zeros allowed, from 1 to 255. Stores the backend and the
+ * project id where the pointers are not NULL. SYSSEM_OK or SYSSEM_EKEY. */
+size_t syssem__uri_scheme(const char *key);
+int syssem__uri_type(const char *type, size_t len, syssem_backend_t *backend,
+                     int *proj_id);
+
 /* syssem.c: error recording ---------------------------------------------- */
 
 /* Note that OS call `call` failed with OS error text `text` (may be NULL) or

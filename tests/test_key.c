@@ -389,6 +389,16 @@ static void test_uri_types(void **state)
   /* Only the first ':' ends the type. */
   expect_uri("windows:Global\\a:b", SYSSEM_BACKEND_WIN32, 'Q',
              "Global\\a:b");
+  /* Qt lowercases the scheme (QUrl) before it reads the type, and reads N
+   * as a decimal integer: any ASCII case, leading zeros. */
+  expect_uri("POSIX:/name", SYSSEM_BACKEND_POSIX, 'Q', "/name");
+  expect_uri("Posix:/name", SYSSEM_BACKEND_POSIX, 'Q', "/name");
+  expect_uri("SystemV:/tmp/x", SYSSEM_BACKEND_SYSV, 'Q', "/tmp/x");
+  expect_uri("SYSTEMV-84:/tmp/x", SYSSEM_BACKEND_SYSV, 84, "/tmp/x");
+  expect_uri("Windows:foo", SYSSEM_BACKEND_WIN32, 'Q', "foo");
+  expect_uri("systemv-084:/tmp/x", SYSSEM_BACKEND_SYSV, 84, "/tmp/x");
+  expect_uri("systemv-08:/tmp/x", SYSSEM_BACKEND_SYSV, 8, "/tmp/x");
+  expect_uri("systemv-00000255:/tmp/x", SYSSEM_BACKEND_SYSV, 255, "/tmp/x");
 }
 
 static void test_uri_bad_types(void **state)
@@ -399,8 +409,11 @@ static void test_uri_bad_types(void **state)
   expect_uri_fail("systemv-999:/tmp/x");
   expect_uri_fail("systemv-1000:/tmp/x");
   expect_uri_fail("systemv-:/tmp/x");
-  expect_uri_fail("systemv-08:/tmp/x");
   expect_uri_fail("systemv-00:/tmp/x");
+  expect_uri_fail("systemv-0000:/tmp/x");
+  expect_uri_fail("systemv-0256:/tmp/x");
+  expect_uri_fail("systemv-1.5:/tmp/x");
+  expect_uri_fail("systemv-8e1:/tmp/x");
   expect_uri_fail("systemv-+8:/tmp/x");
   expect_uri_fail("systemv--8:/tmp/x");
   expect_uri_fail("systemv- 8:/tmp/x");
@@ -408,10 +421,8 @@ static void test_uri_bad_types(void **state)
   expect_uri_fail("systemv-0x10:/tmp/x");
   expect_uri_fail("systemv81:/tmp/x");
   expect_uri_fail("systemv_81:/tmp/x");
-  expect_uri_fail("POSIX:/name");
-  expect_uri_fail("Posix:/name");
-  expect_uri_fail("SystemV:/tmp/x");
-  expect_uri_fail("Windows:foo");
+  expect_uri_fail("POSIXX:/name");
+  expect_uri_fail("SYSTEMV81:/tmp/x");
   expect_uri_fail("win32:foo");
   expect_uri_fail("sysv:/tmp/x");
   expect_uri_fail("posixx:/name");
@@ -421,6 +432,51 @@ static void test_uri_bad_types(void **state)
   expect_uri_fail("posix/name");
   expect_uri_fail("/name");
   expect_uri_fail("posix");
+  expect_uri_fail("1posix:/name");
+  expect_uri_fail("pos_ix:/name");
+}
+
+/* Where a key starts with a scheme, and which types Qt 6.6 knows. */
+static void test_uri_scheme_and_type(void **state)
+{
+  static const struct {
+    const char *key;
+    size_t len;
+  } schemes[] = {
+    { "posix:/x", 5 }, { "POSIX:/x", 5 }, { "bogus:/x", 5 }, { "a:", 1 },
+    { "db:main", 2 }, { "a+b-c.d9:x", 8 }, { "systemv-0x54:/x", 12 },
+    { "C:\\dir", 1 }, { "", 0 }, { ":x", 0 }, { "9a:x", 0 }, { "-a:x", 0 },
+    { "a_b:x", 0 }, { "a b:x", 0 }, { "ab", 0 }, { "/tmp/a:b", 0 },
+    { "a/b:c", 0 }, { "a?b:c", 0 }, { "\xc3\xa9t\xc3\xa9:x", 0 },
+  };
+  static const char *const bad_types[] = {
+    "", "p", "posixx", "sysv", "win32", "systemv-", "systemv-0",
+    "systemv-256", "systemv--1", "systemv-+1", "systemv+1", "systemv1",
+    "systemv-0x54", "systemv-1.", "systemv-1000",
+  };
+  syssem_backend_t b = SYSSEM_BACKEND_DEFAULT;
+  size_t i;
+  int id = 0;
+
+  (void)state;
+  for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
+    if (syssem__uri_scheme(schemes[i].key) != schemes[i].len)
+      fail_msg("scheme of '%s': %zu, expected %zu", schemes[i].key,
+               syssem__uri_scheme(schemes[i].key), schemes[i].len);
+  assert_int_equal(syssem__uri_scheme(NULL), 0);
+  for (i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++)
+    if (syssem__uri_type(bad_types[i], strlen(bad_types[i]), &b, &id) !=
+        SYSSEM_EKEY)
+      fail_msg("type '%s' accepted", bad_types[i]);
+  assert_int_equal(syssem__uri_type("sYsTeMv-0255", 12, &b, &id), SYSSEM_OK);
+  assert_int_equal(b, SYSSEM_BACKEND_SYSV);
+  assert_int_equal(id, 255);
+  assert_int_equal(syssem__uri_type("systemv", 7, &b, &id), SYSSEM_OK);
+  assert_int_equal(id, 'Q');
+  /* Only len bytes count, and NULL outputs are fine. */
+  assert_int_equal(syssem__uri_type("posix:/x", 5, NULL, NULL), SYSSEM_OK);
+  assert_int_equal(syssem__uri_type("windowsX", 7, &b, NULL), SYSSEM_OK);
+  assert_int_equal(b, SYSSEM_BACKEND_WIN32);
 }
 
 static void test_uri_empty_payload(void **state)
@@ -517,6 +573,7 @@ int main(void)
     cmocka_unit_test(test_free_edge_cases),
     cmocka_unit_test(test_uri_types),
     cmocka_unit_test(test_uri_bad_types),
+    cmocka_unit_test(test_uri_scheme_and_type),
     cmocka_unit_test(test_uri_empty_payload),
     cmocka_unit_test(test_uri_percent_decoding),
     cmocka_unit_test(test_uri_bad_escapes),

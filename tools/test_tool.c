@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -388,6 +389,13 @@ static void test_usage_errors(void **state)
     { "value", "--native", "relative", NULL },
     { "value", "--backend", "posix", "systemv:/nonexistent", NULL },
     { "value", "posix:/a%zz", NULL },
+    { "value", "bogus:/x", NULL },
+    { "value", "db:main", NULL },
+    { "value", "systemv-0x54:/x", NULL },
+    { "value", "systemv-0:/x", NULL },
+    { "value", "POSIXX:/x", NULL },
+    { "value", "posix:///x", NULL },
+    { "value", "posix:/x?", NULL },
     { "info", NULL },
     { "rm", NULL },
     { "rm", "a", "b", NULL },
@@ -493,6 +501,24 @@ static void test_one_operation_roundtrip(void **state)
   rm_key(key);
 }
 
+/* Create a POSIX semaphore by the Qt 6.6 key made, and find the same object
+ * by the key seen ("posix:" + its native name): backend, native name and
+ * count; then remove it by seen. */
+static void posix_uri_roundtrip(const char *made, const char *seen)
+{
+  char field[PATH_MAX];
+  struct out o;
+
+  assert_int_equal(TOOL(&o, "create", "-n", "3", made), 0);
+  assert_int_equal(value_of(no_opts, seen), 3);
+  assert_int_equal(TOOL(&o, "info", made), 0);
+  info_field(&o, "backend:", field, sizeof field);
+  assert_string_equal(field, "posix");
+  info_field(&o, "native:", field, sizeof field);
+  assert_string_equal(field, seen + strlen("posix:"));
+  remove_checked(no_opts, seen, 1);
+}
+
 static void test_key_forms(void **state)
 {
   char key[128], uri[160], native[PATH_MAX], field[PATH_MAX];
@@ -515,14 +541,7 @@ static void test_key_forms(void **state)
 
   /* A Qt 6.6 key: its type picks the backend. */
   snprintf(uri, sizeof uri, "posix:/%s-uri", key);
-  assert_int_equal(TOOL(&o, "create", "-n", "3", uri), 0);
-  assert_int_equal(value_of(no_opts, uri), 3);
-  assert_int_equal(TOOL(&o, "info", uri), 0);
-  info_field(&o, "backend:", field, sizeof field);
-  assert_string_equal(field, "posix");
-  info_field(&o, "native:", field, sizeof field);
-  assert_string_equal(field, uri + strlen("posix:"));
-  remove_checked(no_opts, uri, 1);
+  posix_uri_roundtrip(uri, uri);
 
   /* --legacy: the same text as a Qt string key. */
   assert_int_equal(TOOLK(&o, legacy_opts, "create", uri), 0);
@@ -546,6 +565,107 @@ static void test_key_forms(void **state)
   remove_checked(native_opts, native, strcmp(backend, "posix") == 0);
   if (strcmp(backend, "sysv") == 0)
     assert_int_equal(unlink(native), 0); /* the library keeps user files */
+}
+
+/* Qt 6.6's reading of a key's type: any ASCII case, N in decimal with
+ * leading zeros; text with a scheme that is no Qt type is refused with a
+ * message that names the way out, and --legacy takes it as a string key. */
+static void test_key_types(void **state)
+{
+  char key[128], upper[PATH_MAX], lower[PATH_MAX], field[PATH_MAX],
+    want[PATH_MAX];
+  const char *const legacy_opts[] = { "--legacy", NULL };
+  struct out o;
+
+  (void)state;
+  make_key(key, sizeof key, "types");
+  snprintf(lower, sizeof lower, "posix:/%s", key);
+  snprintf(upper, sizeof upper, "POSIX:/%s", key);
+  posix_uri_roundtrip(upper, lower);
+
+  /* systemv-084 is systemv-84, whatever the case. */
+  snprintf(lower, sizeof lower, "systemv-84:%s/types-file", dir);
+  snprintf(upper, sizeof upper, "SystemV-084:%s/types-file", dir);
+  assert_int_equal(TOOL(&o, "info", lower), 0);
+  info_field(&o, "native:", want, sizeof want);
+  assert_int_equal(TOOL(&o, "info", upper), 0);
+  info_field(&o, "native:", field, sizeof field);
+  assert_string_equal(field, want);
+  info_field(&o, "backend:", field, sizeof field);
+  assert_string_equal(field, "sysv");
+
+  /* A scheme that is no type: refused, never silently a string key. */
+  assert_int_equal(TOOL(&o, "create", "db:main"), 2);
+  assert_non_null(strstr(o.err, "syssem: create: 'db:' "));
+  assert_non_null(strstr(o.err, "--legacy"));
+  assert_int_equal(TOOL(&o, "create", "systemv-0x54:/x"), 2);
+  assert_non_null(strstr(o.err, "'systemv-0x54:'"));
+  snprintf(lower, sizeof lower, "db:%s", key);
+  assert_int_equal(TOOLK(&o, legacy_opts, "create", lower), 0);
+  assert_int_equal(TOOLK(&o, legacy_opts, "info", lower), 0);
+  info_field(&o, "backend:", field, sizeof field);
+  assert_string_equal(field, backend);
+  remove_checked(legacy_opts, lower, 1);
+}
+
+/* Does `syssem list --backend posix` have the line "posix  <value> <want>"? */
+static int listed_as(const char *want)
+{
+  char line[600];
+  struct out o;
+
+  assert_int_equal(TOOL(&o, "list", "--backend", "posix"), 0);
+  /* No line of the listing may be a piece of a name. */
+  assert_null(strstr(o.out, "\nl\n"));
+  assert_null(strchr(o.out, 0x1b));
+  assert_null(strchr(o.out, 0xff));
+  snprintf(line, sizeof line, "\nposix     1 %s\n", want);
+  return strstr(o.out, line) != NULL ||
+         strncmp(o.out, line + 1, strlen(line + 1)) == 0;
+}
+
+/* info and list print every name as one word on one line (syssem(1),
+ * NAMES IN OUTPUT): a POSIX name with a line break, a space, a backslash,
+ * an escape byte and a C1 control, next to UTF-8 text that stays as it is;
+ * and, made by another program (libsyssem takes only UTF-8), a name with a
+ * byte outside UTF-8. */
+static void test_names_escaped(void **state)
+{
+  const char *const px_native[] = { "--native", "--backend", "posix", NULL };
+  char name[256], want[512], line[600];
+  struct out o;
+  sem_t *sem;
+
+  (void)state;
+  snprintf(name, sizeof name, "/syssem-tool-test-%ld-esc\nl\n x\\\x1b[31m"
+           "\xc2\x9b\xc3\xa9", (long)getpid());
+  snprintf(want, sizeof want, "/syssem-tool-test-%ld-esc\\x0al\\x0a\\x20x"
+           "\\\\\\x1b[31m\\xc2\\x9b\xc3\xa9", (long)getpid());
+  assert_int_equal(TOOLK(&o, px_native, "create", name), 0);
+  assert_int_equal(TOOLK(&o, px_native, "info", name), 0);
+  snprintf(line, sizeof line, "\nnative:  %s\n", want);
+  if (strstr(o.out, line) == NULL)
+    fail_msg("info printed '%s', not '%s'", o.out, want);
+  assert_null(strchr(o.out, 0x1b));
+#if defined(__linux__)
+  if (!listed_as(want))
+    fail_msg("list has no line for '%s'", want);
+#endif
+  assert_int_equal(TOOLK(&o, px_native, "rm", name), 0);
+
+  snprintf(name, sizeof name, "/syssem-tool-test-%ld-\xff\xc3", (long)getpid());
+  snprintf(want, sizeof want, "/syssem-tool-test-%ld-\\xff\\xc3",
+           (long)getpid());
+  sem = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
+  assert_true(sem != SEM_FAILED);
+  sem_close(sem);
+#if defined(__linux__)
+  if (!listed_as(want)) {
+    sem_unlink(name);
+    fail_msg("list has no line for '%s'", want);
+  }
+#endif
+  assert_int_equal(sem_unlink(name), 0);
 }
 
 /* The permission bits of the object behind native. */
@@ -808,6 +928,8 @@ int main(int argc, char **argv)
     T(test_help_and_version),
     T(test_one_operation_roundtrip),
     T(test_key_forms),
+    T(test_key_types),
+    T(test_names_escaped),
     T(test_permissions),
     T(test_run_jobs_two),
     T(test_run_jobs_one),

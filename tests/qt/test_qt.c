@@ -986,7 +986,7 @@ static int uri_open_code(const char *uri)
 static void uri_forms(void **state)
 {
   static const char *const bad[] = {
-    "systemv-0:/x", "systemv-256:/x", "systemv-084:/x", "systemv-:/x",
+    "systemv-0:/x", "systemv-256:/x", "systemv-0x54:/x", "systemv-:/x",
     "systemvx:/x", "sysv:/x", "posix:", "posix:/a%zz", "posix:/a%4",
     "posix:/a#f", "posix:/a?other=1", "posix:a", "systemv:relative",
   };
