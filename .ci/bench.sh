@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# Keeps the benchmark from rotting: builds it with warnings as errors and
-# runs it briefly (BENCH_QUICK=1), the timed table and, where Valgrind is
-# installed, the callgrind count. Never judges a timing: it fails only if the
-# build fails, an operation fails, the benchmark exits non-zero, or a
-# semaphore, key file or /dev/shm entry is left behind. Under a minute.
+# Keeps the benchmark from rotting: builds it with warnings as errors, with
+# the Qt and Boost arms, runs every table briefly (BENCH_QUICK=1), draws the
+# charts from that run, and where Valgrind is installed counts instructions.
+# Never judges a timing: it fails only if the build fails, an operation
+# fails or a semaphore lets more holders in than it has tokens (the
+# benchmark then exits non-zero), the charts cannot be drawn, or a
+# semaphore, key file or /dev/shm entry is left behind. About a minute.
 #
 #   bash .ci/bench.sh              build tree build-bench-ci (BENCH_BUILD_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BENCH_BUILD_DIR:-build-bench-ci}
 
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --no-install-recommends libboost-dev gnuplot-nox valgrind \
+  >/dev/null
+
+# The benchmark's keys all start with "bench": its key files and POSIX
+# names carry that (other runs on the machine do not count); sets are
+# counted whole.
 leftovers() {
   { ipcs -s | awk '/^0x/ { print "sysv set", $2 }'
-    ls "${TMPDIR:-/tmp}" | grep '^qipc_systemsem_' | sed 's/^/key file /' || true
-    ls /dev/shm | sed 's/^/shm /' || true
+    ls "${TMPDIR:-/tmp}" | grep '^qipc_systemsem_bench' | sed 's/^/key file /' || true
+    ls /dev/shm | grep 'bench' | sed 's/^/shm /' || true
   } | sort
 }
 before=$(mktemp)
 out=$(mktemp)
-trap 'rm -f "$before" "$out"' EXIT
+data=$(mktemp -d)
+trap 'rm -rf "$before" "$out" "$data"' EXIT
 leftovers >"$before"
 
 if [ -d "$dir" ]; then
@@ -29,11 +39,11 @@ fi
 ninja -C "$dir" bench/bench
 
 export BENCH_QUICK=1
-"$dir/bench/bench" | tee "$out"
-if grep -q 'failed operations\|FAILED' "$out"; then
-  echo "bench.sh: the benchmark saw operations fail" >&2
-  exit 1
-fi
+"$dir/bench/bench" --data "$data/numbers" | tee "$out"
+for arm in QSystemSemaphore 'boost named_semaphore'; do
+  grep -q "$arm" "$out" || { echo "bench.sh: no $arm rows" >&2; exit 1; }
+done
+sh bench/plot.sh "$data/numbers" "$data/charts"
 if command -v valgrind >/dev/null; then
   sh bench/callgrind.sh "$dir/bench/bench"
 fi
@@ -43,4 +53,4 @@ if [ -n "$left" ]; then
   printf 'bench.sh: left behind:\n%s\n' "$left" >&2
   exit 1
 fi
-echo "bench.sh: built, ran, nothing left behind (timings are not judged)"
+echo "bench.sh: built, ran, drew the charts, nothing left behind (timings are not judged)"

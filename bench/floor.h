@@ -1,5 +1,7 @@
 /*
- * The floor of the POSIX pair (floor.c), built as its own shared library.
+ * The floor (floor.c), built as a shared library of its own: the thinnest
+ * wrapper a shared library can put around the OS calls. Its functions take a
+ * handle, as any library's do, and return 0 or a negative code.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -7,8 +9,25 @@
 #define BENCH_FLOOR_H
 
 #include <semaphore.h>
+#include <sys/types.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 
-int bench_floor_wait(sem_t *p);
-int bench_floor_post(sem_t *p);
+/* A System V handle: the set and the two operations, made once. */
+typedef struct bench_floor_sv {
+  int id;
+  struct sembuf down, up;
+} bench_floor_sv_t;
+
+int bench_floor_sv_acquire(bench_floor_sv_t *h);
+int bench_floor_sv_release(bench_floor_sv_t *h);
+
+/* A POSIX handle: the semaphore. */
+typedef struct bench_floor_px {
+  sem_t *sem;
+} bench_floor_px_t;
+
+int bench_floor_px_acquire(bench_floor_px_t *h);
+int bench_floor_px_release(bench_floor_px_t *h);
 
 #endif /* BENCH_FLOOR_H */

@@ -175,8 +175,9 @@ unsigned long syssem__getpid(void);
 /* The text of OS error err, written to buf (always NUL-terminated). */
 void syssem__errtext(int err, char *buf, size_t len);
 
-/* Where objects live (Unix: unix.c). The one home of these facts: the
- * backends, the tool, the tests and the benchmark all ask here.
+/* Where objects live (Unix: unix.c; the POSIX files in px_file.c, which
+ * stands alone so that the benchmark can link it). The one home of these
+ * facts: the backends, the tool, the tests and the benchmark all ask here.
  *
  * syssem__key_dir: the directory of legacy System V key files, $TMPDIR made
  * canonical with realpath() or "/tmp" when it is unset or empty (Qt's rule),
