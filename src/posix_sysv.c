@@ -239,6 +239,7 @@ static int sv_create(int *id, key_t key, unsigned perms, int initial)
   union sv_arg arg;
 
   perms &= 0666;
+  SYSSEM__HOOK("sysv-create");
   *id = semget(key, 1, IPC_CREAT | IPC_EXCL | (int)(perms | S_IWUSR | SV_BUSY));
   if (*id < 0) {
     /* EEXIST: a creator that takes no lock of ours (Qt) made it since our
@@ -422,22 +423,23 @@ static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
 static int sv_attach(struct sv_sem *s, syssem_mode_t mode, int initial,
                      int *id, int *created, int *file_made)
 {
+  union sv_arg arg;
   int tries, r = SV_GONE;
 
   *created = 0;
-  for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++)
+  arg.val = initial;
+  for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++) {
     r = sv_attach_once(s, mode, initial, id, created, file_made);
+    /* SYSSEM_CREATE on a set that was there: reset it, in one step. */
+    if (r == SYSSEM_OK && mode == SYSSEM_CREATE && !*created) {
+      SYSSEM__HOOK("sysv-reset");
+      if (semctl(*id, 0, SETVAL, arg) != 0)
+        r = sv_gone(mode, "semctl");
+    }
+  }
   if (r == SV_GONE)
     r = syssem__os_fail_text(SYSSEM_ENOENT, "semget",
                              "removed while opening, again and again");
-  if (r == SYSSEM_OK && mode == SYSSEM_CREATE && !*created) {
-    union sv_arg arg;
-
-    arg.val = initial;
-    SYSSEM__HOOK("sysv-reset");
-    if (semctl(*id, 0, SETVAL, arg) != 0)
-      r = syssem__os_fail(syssem__errno_code(errno), "semctl", errno);
-  }
   return r;
 }
 
@@ -475,7 +477,7 @@ static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
  * SYSSEM_OK to try again (EINTR, or the set was removed underneath and has
  * been reopened) or a code. */
 static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
-                                 int *reopens)
+                                 const struct sembuf *op, int *reopens)
 {
   int err = errno, nid, created, file_made, r = SYSSEM_OK;
 
@@ -483,8 +485,17 @@ static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
     return SYSSEM_OK;
   if (err == EAGAIN)
     return SYSSEM_ETIMEDOUT;
+  /* The count is capped at SV_MAX, and so is, both ways, what SEM_UNDO
+   * keeps per process to undo at its exit: a take can only pass the
+   * latter. */
   if (err == ERANGE)
-    return syssem__os_fail(SYSSEM_EOVERFLOW, call, err);
+    return syssem__os_fail_text(
+        SYSSEM_EOVERFLOW, call,
+        op != NULL && op->sem_op < 0
+            ? "this process has taken 32767 tokens more than it gave back, "
+              "the most SEM_UNDO can undo (open with SYSSEM_NO_UNDO)"
+            : "the count, or what this process has given back beyond what "
+              "it took (SEM_UNDO's bound), would pass 32767");
   if (err != EIDRM && err != EINVAL)
     return syssem__os_fail(syssem__errno_code(err), call, err);
   if (++*reopens > SYSSEM__REOPEN_MAX)
@@ -514,7 +525,7 @@ static SYSSEM__COLD int sv_again(struct sv_sem *s, struct sembuf *op, int id,
   int reopens = 0, r;
 
   for (;;) {
-    r = sv_retry(s, id, "semop", &reopens);
+    r = sv_retry(s, id, "semop", op, &reopens);
     if (r < 0)
       return syssem__failed(fn, r);
     id = atomic_load_explicit(&s->id, memory_order_relaxed);
@@ -545,7 +556,7 @@ static int sv_timedwait(struct sv_sem *s, long timeout_ms)
     syssem__left(&end, &left);
     if (semtimedop(id, &s->down, 1, &left) == 0)
       return SYSSEM_OK;
-    r = sv_retry(s, id, "semtimedop", &reopens);
+    r = sv_retry(s, id, "semtimedop", &s->down, &reopens);
     if (r < 0)
       return syssem__failed("syssem_try_acquire", r);
   }
@@ -595,7 +606,7 @@ static int sv_value(syssem_t *base, int *value)
       *value = v;
       return SYSSEM_OK;
     }
-    r = sv_retry(s, id, "semctl", &reopens);
+    r = sv_retry(s, id, "semctl", NULL, &reopens);
     if (r < 0)
       return r;
   }
