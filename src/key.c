@@ -441,7 +441,14 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
   n->proj_id = SYSSEM__FTOK_ID;
   n->text = NULL;
 
-  if (key == NULL || key[0] == '\0')
+  if (key == NULL)
+    return SYSSEM_EKEY;
+  /* Qt reads a key from UTF-8 and drops a leading byte-order mark on the
+   * way: so do we, or the two would never meet. A key that is only the
+   * mark is empty. */
+  if (strncmp(key, "\xEF\xBB\xBF", 3) == 0)
+    key += 3;
+  if (key[0] == '\0')
     return SYSSEM_EKEY;
   len = key_length(key, &too_long);
   if (too_long || !syssem__utf8_valid(key, len))

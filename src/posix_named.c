@@ -41,7 +41,7 @@ struct px_sem {
 
 static SYSSEM__COLD int px_fail(const char *call)
 {
-  return syssem__os_fail(syssem__errno_code(errno), call, errno);
+  return syssem__note(syssem__errno_code(errno), call, errno);
 }
 
 static int px_native_name(const syssem__name_t *n, char **out)
@@ -90,13 +90,13 @@ static int px_lock(const char *path, int *fd, struct stat *st)
     if (errno != EINTR) {
       err = errno;
       close(*fd);
-      return syssem__os_fail(syssem__errno_code(err), "flock", err);
+      return syssem__note(syssem__errno_code(err), "flock", err);
     }
   }
   if (fstat(*fd, st) != 0 || lstat(path, &now) != 0 ||
       now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
     close(*fd);
-    return syssem__os_fail(SYSSEM_ENOENT, "open", ENOENT);
+    return syssem__note(SYSSEM_ENOENT, "open", ENOENT);
   }
   return SYSSEM_OK;
 }
@@ -222,7 +222,7 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
     }
   }
   if (sem == SEM_FAILED) {
-    r = syssem__os_fail_text(SYSSEM_ENOENT, "sem_open",
+    r = syssem__note_text(SYSSEM_ENOENT, "sem_open",
                              "removed while opening, again and again");
     goto cleanup;
   }
@@ -257,7 +257,7 @@ static SYSSEM__COLD int px_wait_again(sem_t *sem)
 {
   do {
     if (errno != EINTR)
-      return syssem__failed("syssem_acquire", px_fail("sem_wait"));
+      return syssem__record("syssem_acquire", px_fail("sem_wait"));
   } while (sem_wait(sem) != 0);
   return SYSSEM_OK;
 }
@@ -326,7 +326,7 @@ static int px_try_acquire(syssem_t *s, long timeout_ms)
 
   if (timeout_ms == 0 && sem_trywait(sem) == 0)
     return SYSSEM_OK;
-  return syssem__failed("syssem_try_acquire", px_try_slow(sem, timeout_ms));
+  return syssem__record("syssem_try_acquire", px_try_slow(sem, timeout_ms));
 }
 
 /* release's every path but one successful sem_post. */
@@ -341,7 +341,7 @@ static SYSSEM__COLD int px_release_slow(sem_t *sem, int n)
   if (sem_getvalue(sem, &v) != 0)
     return px_fail("sem_getvalue");
   if (v > SEM_VALUE_MAX - n)
-    return syssem__os_fail(SYSSEM_EOVERFLOW, "sem_post", EOVERFLOW);
+    return syssem__note(SYSSEM_EOVERFLOW, "sem_post", EOVERFLOW);
   for (i = 0; i < n; i++) {
     if (sem_post(sem) != 0) {
       r = px_fail("sem_post");
@@ -359,7 +359,7 @@ static int px_release(syssem_t *s, int n)
 
   if (n == 1 && sem_post(sem) == 0)
     return SYSSEM_OK;
-  return syssem__failed("syssem_release", px_release_slow(sem, n));
+  return syssem__record("syssem_release", px_release_slow(sem, n));
 }
 
 static int px_value(syssem_t *s, int *value)

@@ -104,9 +104,9 @@ static int sv_gone(syssem_mode_t mode, const char *call)
   int err = errno;
 
   if (err != ENOENT && err != EIDRM && err != EINVAL)
-    return syssem__os_fail(syssem__errno_code(err), call, err);
+    return syssem__note(syssem__errno_code(err), call, err);
   if (mode == SYSSEM_OPEN_EXISTING)
-    return syssem__os_fail(SYSSEM_ENOENT, call, err);
+    return syssem__note(SYSSEM_ENOENT, call, err);
   return SV_GONE;
 }
 
@@ -141,14 +141,14 @@ static int sv_file_fail(int creating)
   int err = errno;
 
   if (err == ELOOP)
-    return syssem__os_fail_text(SYSSEM_EKEY, "open",
+    return syssem__note_text(SYSSEM_EKEY, "open",
                                 "key file is a symbolic link");
   if (err == ENOENT && creating)
-    return syssem__os_fail_text(SYSSEM_EKEY, "open",
+    return syssem__note_text(SYSSEM_EKEY, "open",
                                 "the key file's directory does not exist");
   if (err == EROFS)
-    return syssem__os_fail(SYSSEM_EPERM, "open", err);
-  return syssem__os_fail(syssem__errno_code(err), "open", err);
+    return syssem__note(SYSSEM_EPERM, "open", err);
+  return syssem__note(syssem__errno_code(err), "open", err);
 }
 
 /* Open the key file at path, making it (with exactly perms) unless mode is
@@ -184,7 +184,7 @@ static int sv_lock(const char *path, syssem_mode_t mode, unsigned perms,
       err = errno;
       unlink(path);
       close(*fd);
-      return syssem__os_fail(syssem__errno_code(err), "fchmod", err);
+      return syssem__note(syssem__errno_code(err), "fchmod", err);
     }
   }
   if (*fd < 0)
@@ -193,12 +193,12 @@ static int sv_lock(const char *path, syssem_mode_t mode, unsigned perms,
     if (errno != EINTR) {
       err = errno;
       close(*fd);
-      return syssem__os_fail(syssem__errno_code(err), "flock", err);
+      return syssem__note(syssem__errno_code(err), "flock", err);
     }
   }
   if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
     close(*fd);
-    return syssem__os_fail_text(SYSSEM_EKEY, "open",
+    return syssem__note_text(SYSSEM_EKEY, "open",
                                 "key file is not a regular file");
   }
   /* Removed or replaced while we waited for the lock: the path is someone
@@ -220,7 +220,7 @@ static int sv_unmake(int id, const char *call)
   if (err == EIDRM || err == EINVAL)
     return SV_GONE;
   semctl(id, 0, IPC_RMID);
-  return syssem__os_fail(syssem__errno_code(err), call, err);
+  return syssem__note(syssem__errno_code(err), call, err);
 }
 
 /* Under the key file's lock: create the set of key, busy, put its count in
@@ -246,7 +246,7 @@ static int sv_create(int *id, key_t key, unsigned perms, int initial)
      * semget: start over and attach to it. */
     if (errno == EEXIST)
       return SV_GONE;
-    return syssem__os_fail(syssem__errno_code(errno), "semget", errno);
+    return syssem__note(syssem__errno_code(errno), "semget", errno);
   }
   SYSSEM__HOOK("sysv-created");
   init[1].sem_op = (short)initial;
@@ -311,15 +311,15 @@ static int sv_destroy(const char *path, int proj_id, int id, int unlink_file)
   if (r != SYSSEM_OK) {
     fd = -1;
     if (id < 0)
-      return r == SV_GONE ? syssem__os_fail(SYSSEM_ENOENT, "open", ENOENT) : r;
+      return r == SV_GONE ? syssem__note(SYSSEM_ENOENT, "open", ENOENT) : r;
   } else if (sv_ftok(path, &st, proj_id, &key) == 0) {
     cur = semget(key, 1, 0);
   }
   if (id < 0 && cur < 0)
-    r = syssem__os_fail(SYSSEM_ENOENT, "semget", ENOENT);
+    r = syssem__note(SYSSEM_ENOENT, "semget", ENOENT);
   else if (semctl(id < 0 ? cur : id, 0, IPC_RMID) != 0)
     /* EIDRM/EINVAL: removed since (by a process that takes no lock). */
-    r = syssem__os_fail(errno == EIDRM || errno == EINVAL
+    r = syssem__note(errno == EIDRM || errno == EINVAL
                             ? SYSSEM_ENOENT
                             : syssem__errno_code(errno),
                         "semctl", errno);
@@ -348,13 +348,13 @@ static int sv_make(struct sv_sem *s, syssem_mode_t mode, int initial,
   if (r != SYSSEM_OK)
     return r;
   if (sv_ftok(s->base.native, &st, s->base.proj_id, &key) != 0) {
-    r = syssem__os_fail(syssem__errno_code(errno), "ftok", errno);
+    r = syssem__note(syssem__errno_code(errno), "ftok", errno);
     goto cleanup;
   }
   *id = semget(key, 1, 0);
   if (*id >= 0) {
     if (mode == SYSSEM_CREATE_NEW) {
-      r = syssem__os_fail(SYSSEM_EEXIST, "semget", EEXIST);
+      r = syssem__note(SYSSEM_EEXIST, "semget", EEXIST);
     } else {
       r = sv_ready(*id, &ds);
       if (r == 0)
@@ -399,7 +399,7 @@ static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
                ? sv_make(s, mode, initial, id, created, file_made)
                : sv_gone(mode, "lstat");
   if (!S_ISREG(st.st_mode))
-    return syssem__os_fail_text(SYSSEM_EKEY, "lstat",
+    return syssem__note_text(SYSSEM_EKEY, "lstat",
                                 "key file is not a regular file");
   if (sv_ftok(s->base.native, &st, s->base.proj_id, &key) != 0)
     return sv_gone(mode, "ftok");
@@ -438,7 +438,7 @@ static int sv_attach(struct sv_sem *s, syssem_mode_t mode, int initial,
     }
   }
   if (r == SV_GONE)
-    r = syssem__os_fail_text(SYSSEM_ENOENT, "semget",
+    r = syssem__note_text(SYSSEM_ENOENT, "semget",
                              "removed while opening, again and again");
   return r;
 }
@@ -456,7 +456,7 @@ static int sv_open(syssem_t *base, syssem_mode_t mode, int initial)
   if (r != 0) {
     if (created)
       sv_destroy(base->native, base->proj_id, id, file_made);
-    return syssem__os_fail(SYSSEM_ENOSPC, "pthread_mutex_init", r);
+    return syssem__note(SYSSEM_ENOSPC, "pthread_mutex_init", r);
   }
   atomic_init(&s->id, id);
   undo = (short)((base->flags & SYSSEM_NO_UNDO) ? 0 : SEM_UNDO);
@@ -489,7 +489,7 @@ static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
    * keeps per process to undo at its exit: a take can only pass the
    * latter. */
   if (err == ERANGE)
-    return syssem__os_fail_text(
+    return syssem__note_text(
         SYSSEM_EOVERFLOW, call,
         op != NULL && op->sem_op < 0
             ? "this process has taken 32767 tokens more than it gave back, "
@@ -497,9 +497,9 @@ static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
             : "the count, or what this process has given back beyond what "
               "it took (SEM_UNDO's bound), would pass 32767");
   if (err != EIDRM && err != EINVAL)
-    return syssem__os_fail(syssem__errno_code(err), call, err);
+    return syssem__note(syssem__errno_code(err), call, err);
   if (++*reopens > SYSSEM__REOPEN_MAX)
-    return syssem__os_fail(SYSSEM_ENOENT, call, err);
+    return syssem__note(SYSSEM_ENOENT, call, err);
   /* Several threads may see the same removal: the first reopens, the others
    * find the id already replaced and just retry. */
   pthread_mutex_lock(&s->lock);
@@ -527,7 +527,7 @@ static SYSSEM__COLD int sv_again(struct sv_sem *s, struct sembuf *op, int id,
   for (;;) {
     r = sv_retry(s, id, "semop", op, &reopens);
     if (r < 0)
-      return syssem__failed(fn, r);
+      return syssem__record(fn, r);
     id = atomic_load_explicit(&s->id, memory_order_relaxed);
     if (semop(id, op, 1) == 0)
       return SYSSEM_OK;
@@ -558,7 +558,7 @@ static int sv_timedwait(struct sv_sem *s, long timeout_ms)
       return SYSSEM_OK;
     r = sv_retry(s, id, "semtimedop", &s->down, &reopens);
     if (r < 0)
-      return syssem__failed("syssem_try_acquire", r);
+      return syssem__record("syssem_try_acquire", r);
   }
 }
 
@@ -586,8 +586,8 @@ static int sv_release(syssem_t *base, int n)
     return sv_semop(s, &s->up, "syssem_release");
   /* Past SV_MAX the count always overflows, and sem_op is a short. */
   if (n > SV_MAX)
-    return syssem__failed("syssem_release",
-                          syssem__os_fail_text(SYSSEM_EOVERFLOW, "semop",
+    return syssem__record("syssem_release",
+                          syssem__note_text(SYSSEM_EOVERFLOW, "semop",
                                                "count would pass the maximum"));
   op = s->up;
   op.sem_op = (short)n;

@@ -14,12 +14,9 @@
 # error "the build must define SYSSEM__DEFAULT_BACKEND"
 #endif
 
-/* The thread's last failure. A backend notes the failing OS call in `call`
- * and `text` (syssem__os_fail); the public function that returns the failure
- * then writes `code` and `msg` and clears the note. A failure without an OS
- * call (a try_acquire that finds no token, a bad argument) keeps `fn` and
- * `why` instead, and the message is made only if it is asked for: polling
- * with try_acquire(s, 0) must not pay for formatting. */
+/* The thread's last failure (the protocol: "error recording" in
+ * syssem_int.h). `call` and `text` hold the note; `code` and `msg` the
+ * record; `fn` and `why` a record whose message is still to be made. */
 static _Thread_local struct {
   int code;
   const char *call;
@@ -31,14 +28,14 @@ static _Thread_local struct {
 
 void (*syssem__hook)(const char *point);
 
-int syssem__os_fail(int code, const char *call, int err)
+int syssem__note(int code, const char *call, int err)
 {
   tls.call = call;
   syssem__errtext(err, tls.text, sizeof tls.text);
   return code;
 }
 
-int syssem__os_fail_text(int code, const char *call, const char *text)
+int syssem__note_text(int code, const char *call, const char *text)
 {
   tls.call = call;
   snprintf(tls.text, sizeof tls.text, "%s", text ? text : "");
@@ -62,7 +59,7 @@ static SYSSEM__COLD int fail(const char *fn, int code, const char *why)
   return code;
 }
 
-int syssem__failed(const char *fn, int r)
+int syssem__record(const char *fn, int r)
 {
   return r < 0 ? fail(fn, r, NULL) : r;
 }
@@ -240,7 +237,7 @@ void syssem_close(syssem_t *s)
 }
 
 /* The hot operations end in a jump to the backend, which returns to our
- * caller directly and records its own failures (syssem__failed): no call
+ * caller directly and records its own failures (syssem__record): no call
  * level of ours stays between the caller and the OS call. */
 int syssem_acquire(syssem_t *s)
 {

@@ -8,8 +8,8 @@
  * end checks arguments, derives the native name, allocates handle_size bytes
  * (a backend handle starts with struct syssem), fills the common part and
  * calls the table. Backends never see bad arguments, and report failures by
- * returning a code after syssem__os_fail() has noted which OS call failed; the
- * front end turns that into the thread's last-error record.
+ * returning a code after noting which OS call failed (the protocol is under
+ * "error recording" below).
  */
 #ifndef SYSSEM_INT_H
 #define SYSSEM_INT_H
@@ -40,7 +40,7 @@
 /* A parsed key: what the backend needs to name the OS object. */
 typedef struct syssem__name {
   syssem_backend_t backend; /* set by a URI key; DEFAULT otherwise          */
-  int legacy;               /* text is the SPEC section 4 stem, not native   */
+  int legacy;               /* text is the legacy stem (docs/keys.md)       */
   int proj_id;              /* System V ftok project id, 'Q' unless URI      */
   char *text;               /* stem or native name, malloc'd, NUL-terminated */
 } syssem__name_t;
@@ -81,7 +81,7 @@ typedef struct syssem__backend {
 
   /* The hot operations. The front end checks the arguments and then jumps
    * here, so these return straight to the caller: each records its own
-   * failures, on its failure path, with syssem__failed(). */
+   * failures, on its failure path, with syssem__record(). */
   int (*acquire)(syssem_t *s);
   int (*try_acquire)(syssem_t *s, long timeout_ms); /* timeout_ms >= 0 */
   int (*release)(syssem_t *s, int n);               /* n > 0            */
@@ -136,16 +136,27 @@ size_t syssem__uri_scheme(const char *key);
 int syssem__uri_type(const char *type, size_t len, syssem_backend_t *backend,
                      int *proj_id);
 
-/* syssem.c: error recording ---------------------------------------------- */
-
-/* Note that OS call `call` failed with OS error text `text` (may be NULL) or
- * errno value err, and return code. Only the failing path calls these. */
-int syssem__os_fail(int code, const char *call, int err);
-int syssem__os_fail_text(int code, const char *call, const char *text);
-
-/* For the hot operations: record r, when negative, as the failure of public
- * function fn (with the backend's note, if any), and return r. */
-int syssem__failed(const char *fn, int r);
+/* syssem.c: error recording ----------------------------------------------
+ *
+ * The protocol, in one place. Every failing public call leaves the thread a
+ * code and a message "function: os-call: os-error" (syssem_last_error*).
+ *  1. Where an OS call fails, the backend takes a note of it: which call,
+ *     and the OS's text for the error (syssem__note, syssem__note_text).
+ *     A note is not a failure yet: a caller may still retry or recover and
+ *     succeed, and a success never touches the record. Both return the code
+ *     they are given, so that `return syssem__note(...)` reads as it does.
+ *  2. The public function that fails records its code against its own name
+ *     (syssem__record; the front end does it for open, value and remove,
+ *     the hot operations' failure paths do it themselves, as the front end
+ *     jumps to them). Recording turns the note, if any, into the message
+ *     and clears it.
+ *  3. A failure without an OS call behind it (a bad argument, a timeout)
+ *     records only the function and the code; its message is formatted
+ *     when asked for, so that polling with try_acquire(s, 0) never pays
+ *     for formatting. */
+int syssem__note(int code, const char *call, int err);
+int syssem__note_text(int code, const char *call, const char *text);
+int syssem__record(const char *fn, int r);
 
 /* Map an errno value from an open/remove-type call to a code. */
 int syssem__errno_code(int err);

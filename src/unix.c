@@ -27,7 +27,7 @@ int syssem__key_dir(char **out)
     dir = "/tmp";
   *out = realpath(dir, NULL);
   if (*out == NULL)
-    return syssem__os_fail(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
+    return syssem__note(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
                            "realpath", errno);
   return SYSSEM_OK;
 }

@@ -3,7 +3,7 @@
  * the count read through NtQuerySemaphore. Also the platform file of a
  * Windows build: the backend table, process id and errno text.
  *
- * Windows rules (SPEC sections 1 and 3): SYSSEM_OPEN and SYSSEM_CREATE both
+ * Windows rules (docs/semantics.md): SYSSEM_OPEN and SYSSEM_CREATE both
  * attach to an existing object without touching its count; nobody removes
  * an object, the kernel frees it with its last handle; nothing is given back
  * when a process dies holding a token.
@@ -99,7 +99,7 @@ static int w32_fail(const char *call, DWORD err, int named)
     break;
   }
   w32_errtext(err, text, sizeof text);
-  return syssem__os_fail_text(code, call, text);
+  return syssem__note_text(code, call, text);
 }
 
 /* The UTF-16 units of a UTF-8 name, its terminating NUL included; 0 when
@@ -194,13 +194,13 @@ static int w32_wait(HANDLE h, DWORD ms)
     return SYSSEM_ETIMEDOUT;
   if (r == WAIT_FAILED)
     return w32_fail("WaitForSingleObjectEx", GetLastError(), 0);
-  return syssem__os_fail_text(SYSSEM_EUNKNOWN, "WaitForSingleObjectEx",
+  return syssem__note_text(SYSSEM_EUNKNOWN, "WaitForSingleObjectEx",
                               "unexpected wait result");
 }
 
 static int w32_acquire(syssem_t *s)
 {
-  return syssem__failed("syssem_acquire",
+  return syssem__record("syssem_acquire",
                         w32_wait(((struct w32_sem *)s)->h, INFINITE));
 }
 
@@ -233,7 +233,7 @@ static int w32_try_acquire(syssem_t *s, long timeout_ms)
   r = w32_wait(h, w32_ms(timeout_ms));
   while (r == SYSSEM_ETIMEDOUT && (left = end - w32_now_us()) > 0)
     r = w32_wait(h, w32_ms((left + 999) / 1000));
-  return syssem__failed("syssem_try_acquire", r);
+  return syssem__record("syssem_try_acquire", r);
 }
 
 static int w32_release(syssem_t *s, int n)
@@ -241,7 +241,7 @@ static int w32_release(syssem_t *s, int n)
   /* One call, all or nothing: past MAXLONG it fails with
    * ERROR_TOO_MANY_POSTS and the count is unchanged. */
   if (!ReleaseSemaphore(((struct w32_sem *)s)->h, n, NULL))
-    return syssem__failed("syssem_release",
+    return syssem__record("syssem_release",
                           w32_fail("ReleaseSemaphore", GetLastError(), 0));
   return SYSSEM_OK;
 }
@@ -284,7 +284,7 @@ static int w32_value(syssem_t *s, int *value)
 
   InitOnceExecuteOnce(&w32_nt_once, w32_nt_lookup, NULL, NULL);
   if (w32_nt.query == NULL || w32_nt.status == NULL)
-    return syssem__os_fail_text(SYSSEM_ENOSYS, "GetProcAddress",
+    return syssem__note_text(SYSSEM_ENOSYS, "GetProcAddress",
                                 "ntdll.dll has no NtQuerySemaphore");
   st = w32_nt.query(((struct w32_sem *)s)->h, 0, &info, sizeof info, NULL);
   if (st < 0)
@@ -320,16 +320,16 @@ void syssem__errtext(int err, char *buf, size_t len)
 }
 
 const syssem__backend_t syssem__win32 = {
-  SYSSEM_BACKEND_WIN32,
-  "win32",
-  sizeof(struct w32_sem),
-  MAXLONG,
-  w32_native_name,
-  w32_open,
-  w32_close,
-  w32_acquire,
-  w32_try_acquire,
-  w32_release,
-  w32_value,
-  w32_remove,
+  .id = SYSSEM_BACKEND_WIN32,
+  .name = "win32",
+  .handle_size = sizeof(struct w32_sem),
+  .max_value = MAXLONG,
+  .native_name = w32_native_name,
+  .open = w32_open,
+  .close = w32_close,
+  .acquire = w32_acquire,
+  .try_acquire = w32_try_acquire,
+  .release = w32_release,
+  .value = w32_value,
+  .remove = w32_remove,
 };

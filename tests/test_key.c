@@ -264,6 +264,32 @@ static void test_legacy_other_keys(void **state)
                 "qipc_systemsem_Gref649751d6e1bb46f8c86a8e0300237c33df07074");
 }
 
+/* A leading byte-order mark is dropped before anything else, as Qt's
+ * reading of UTF-8 does; only one; a key that is only the mark is empty. */
+static void test_byte_order_mark(void **state)
+{
+  syssem__name_t n;
+
+  (void)state;
+  expect_legacy("\xEF\xBB\xBF" "market",
+                "qipc_systemsem_market5c9f73af73334ffe350c60ec076e5744db0ecda3");
+  expect_fail("\xEF\xBB\xBF", SYSSEM_KEYFORM_LEGACY, SYSSEM_EKEY);
+  expect_fail("\xEF\xBB\xBF", SYSSEM_KEYFORM_NATIVE, SYSSEM_EKEY);
+  expect_fail("\xEF\xBB\xBF", SYSSEM_KEYFORM_URI, SYSSEM_EKEY);
+  assert_int_equal(syssem__name_parse(&n, "\xEF\xBB\xBF/x",
+                                      SYSSEM_KEYFORM_NATIVE), SYSSEM_OK);
+  assert_string_equal(n.text, "/x");
+  syssem__name_free(&n);
+  /* A second mark is part of the key. */
+  assert_int_equal(syssem__name_parse(&n, "\xEF\xBB\xBF\xEF\xBB\xBF" "market",
+                                      SYSSEM_KEYFORM_LEGACY), SYSSEM_OK);
+  assert_string_not_equal(
+      n.text, "qipc_systemsem_market5c9f73af73334ffe350c60ec076e5744db0ecda3");
+  syssem__name_free(&n);
+  /* Shorter than a mark: no read past the end. */
+  expect_fail("\xEF", SYSSEM_KEYFORM_LEGACY, SYSSEM_EKEY);
+}
+
 static void test_legacy_length_limit(void **state)
 {
   static const char prefix[] = "qipc_systemsem_";
@@ -567,6 +593,7 @@ int main(void)
     cmocka_unit_test(test_utf8_invalid),
     cmocka_unit_test(test_legacy_spec_examples),
     cmocka_unit_test(test_legacy_other_keys),
+    cmocka_unit_test(test_byte_order_mark),
     cmocka_unit_test(test_legacy_length_limit),
     cmocka_unit_test(test_bad_keys_every_form),
     cmocka_unit_test(test_native_copy),
