@@ -128,7 +128,8 @@ LD_LIBRARY_PATH="$cmocka_musl/lib" \
 step "libFuzzer: key parsing, ${fuzz_seconds}s"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$src/include" -I"$src/src" -I"$work/gcc" \
-  "$src/fuzz/fuzz_key.c" "$src/src/key.c" -o "$work/fuzz_key"
+  "$src/fuzz/fuzz_key.c" "$src/src/key.c" "$src/src/etcd_key.c" \
+  -o "$work/fuzz_key"
 rm -rf "$work/fuzz-corpus" && mkdir -p "$work/fuzz-corpus"
 # New inputs go to the scratch corpus; the repository's is only read.
 timed "fuzz-${fuzz_seconds}s" "$work/fuzz_key" -max_total_time="$fuzz_seconds" \

@@ -7,6 +7,8 @@
  *   - legacy: "qipc_systemsem_" + the key's ASCII letters + 40 hex digits;
  *   - native: the key itself;
  *   - URI: a backend chosen, a non-empty name without NUL, valid UTF-8;
+ *   - an etcd key (any form): the etcd backend, and a canonical form that
+ *     parses back to itself;
  *   - a failed parse leaves the name as fresh (safe to free twice).
  *
  * Built by .ci/reliability.sh with clang -fsanitize=fuzzer,address,undefined;
@@ -67,6 +69,17 @@ static void one(const char *key, size_t len, syssem_keyform_t form)
   REQUIRE(len > 0 && len <= SYSSEM__KEY_MAX);
   REQUIRE(syssem__utf8_valid(key, len));
   REQUIRE(n.text != NULL);
+  if (syssem__etcd_key_scheme(key, len)) {
+    syssem__name_t again;
+
+    REQUIRE(!n.legacy && n.backend == SYSSEM_BACKEND_ETCD);
+    REQUIRE(syssem__name_parse(&again, n.text, SYSSEM_KEYFORM_URI) ==
+            SYSSEM_OK);
+    REQUIRE(strcmp(again.text, n.text) == 0);
+    syssem__name_free(&again);
+    syssem__name_free(&n);
+    return;
+  }
   switch (form) {
   case SYSSEM_KEYFORM_LEGACY:
     REQUIRE(n.legacy && n.backend == SYSSEM_BACKEND_DEFAULT);

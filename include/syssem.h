@@ -66,7 +66,9 @@ typedef enum {
   SYSSEM_BACKEND_DEFAULT = 0, /* build default, overridden by $SYSSEM_BACKEND  */
   SYSSEM_BACKEND_SYSV = 1,    /* System V semget/semop (Unix default)          */
   SYSSEM_BACKEND_POSIX = 2,   /* POSIX sem_open/sem_wait                       */
-  SYSSEM_BACKEND_WIN32 = 3    /* CreateSemaphoreW (Windows default)            */
+  SYSSEM_BACKEND_WIN32 = 3,   /* CreateSemaphoreW (Windows default)            */
+  SYSSEM_BACKEND_ETCD = 4     /* an etcd cluster, keys etcd://... (Unix; a
+                                 module, docs/distributed.md)                 */
 } syssem_backend_t;
 
 /* How the key string names the OS object. */
@@ -76,8 +78,8 @@ typedef enum {
   SYSSEM_KEYFORM_URI = 2     /* key is Qt 6.6 QNativeIpcKey text, "posix:/x"    */
 } syssem_keyform_t;
 
-#define SYSSEM_PERSIST 0x1u /* never remove the object on close               */
-#define SYSSEM_NO_UNDO 0x2u /* System V: operate without SEM_UNDO             */
+#define SYSSEM_PERSIST 0x1u /* never remove the object on close (etcd: always) */
+#define SYSSEM_NO_UNDO 0x2u /* System V, etcd: no undo, operations are permanent */
 
 /* Options for syssem_open_ex() and syssem_remove(). Initialise with
  * SYSSEM_OPTIONS_INIT, then change the fields you need. */
@@ -107,12 +109,18 @@ typedef struct syssem_options {
 #define SYSSEM_EOVERFLOW -9 /* release would pass the maximum; count unchanged */
 #define SYSSEM_ENOSYS -10   /* backend or operation not available here         */
 #define SYSSEM_ENOMEM -11   /* allocation failed                               */
+#define SYSSEM_ELOST -12    /* etcd: the tokens this handle held were given
+                               back when its lease expired (syssem_lost_fd)   */
+#define SYSSEM_EUNAVAIL -13 /* etcd: no endpoint answered in time            */
 
 /* Open the semaphore named by key (legacy keyform, default backend, default
- * options), following the rules of mode.
+ * options), following the rules of mode. A key that starts with "etcd://" or
+ * "etcds://" names a semaphore on an etcd cluster in every keyform
+ * (docs/distributed.md).
  *
  * Does not block, except that a System V opener may wait a few milliseconds
- * for a concurrent creator to finish initialising the object.
+ * for a concurrent creator to finish initialising the object, and an etcd
+ * opener waits for the cluster's answer (at most the key's lease time).
  * Returns the handle, or NULL with the reason in syssem_last_error(): any code
  * that syssem_open_ex() returns. */
 SYSSEM_EXTERN syssem_t *syssem_open(const char *key, int initial,
@@ -127,9 +135,11 @@ SYSSEM_EXTERN syssem_t *syssem_open(const char *key, int initial,
  *                  maximum; opts has an unknown version, backend, keyform or
  *                  flag, or permissions above 0777; $SYSSEM_BACKEND names no
  *                  backend; a URI key names another backend than opts->backend
- *  SYSSEM_EKEY     key NULL, empty, not UTF-8, too long or malformed; a System V
- *                  key file that is not a regular file (a symlink included)
- *  SYSSEM_ENOSYS   the backend (or the URI key's type) is not built here
+ *  SYSSEM_EKEY     key NULL, empty, not UTF-8, too long or malformed (the
+ *                  message names the wrong part); a System V key file that
+ *                  is not a regular file (a symlink included)
+ *  SYSSEM_ENOSYS   the backend (or the URI key's type) is not built here, or
+ *                  its module cannot be loaded (the message says why)
  *  SYSSEM_EPERM    the object or key file exists and is not accessible
  *  SYSSEM_EEXIST   SYSSEM_CREATE_NEW and the object exists
  *  SYSSEM_ENOENT   SYSSEM_OPEN_EXISTING and the object does not exist; or
@@ -137,12 +147,14 @@ SYSSEM_EXTERN syssem_t *syssem_open(const char *key, int initial,
  *                  call was opening it (a bounded number of retries)
  *  SYSSEM_ENOSPC   the system is out of semaphores, descriptors or memory
  *  SYSSEM_ENOMEM   allocation failed
+ *  SYSSEM_EUNAVAIL etcd: no endpoint answered within the key's lease time
  *  SYSSEM_EUNKNOWN any other OS failure (the message names it)
  *
  * Ownership: on Unix the handle that created the object, or opened it with
  * SYSSEM_CREATE, removes it (and, System V, the key file it owns) when it is
  * closed, unless opts->flags has SYSSEM_PERSIST. On Windows the kernel frees
- * the object with its last handle. */
+ * the object with its last handle. An etcd semaphore is shared by a fleet
+ * and stays until syssem_remove(), whoever made it. */
 SYSSEM_EXTERN int syssem_open_ex(syssem_t **out, const char *key, int initial,
                                  syssem_mode_t mode,
                                  const syssem_options_t *opts);
@@ -159,7 +171,12 @@ SYSSEM_EXTERN void syssem_close(syssem_t *s);
  * it (EINTR is retried). If the object was removed underneath, it is reopened
  * by key (SYSSEM_OPEN rules, this handle's initial) a bounded number of times.
  * Returns SYSSEM_OK, SYSSEM_EINVAL (s NULL), SYSSEM_ENOENT (removed and could
- * not be recreated), SYSSEM_EPERM, SYSSEM_ENOSPC or SYSSEM_EUNKNOWN. */
+ * not be recreated), SYSSEM_EPERM, SYSSEM_ENOSPC or SYSSEM_EUNKNOWN; on etcd
+ * also SYSSEM_ELOST (this handle's tokens were given back when its lease
+ * expired; every later call on the handle returns it too) and
+ * SYSSEM_EUNAVAIL (the cluster stopped answering for a lease time: a
+ * blocking acquire on etcd waits for a token without bound, but not for an
+ * unreachable cluster). */
 SYSSEM_EXTERN int syssem_acquire(syssem_t *s);
 
 /* Take one token, waiting at most timeout_ms milliseconds on a monotonic
@@ -168,26 +185,41 @@ SYSSEM_EXTERN int syssem_acquire(syssem_t *s);
  * syssem_acquire(). */
 SYSSEM_EXTERN int syssem_try_acquire(syssem_t *s, long timeout_ms);
 
-/* Give n tokens back, waking up to n waiters. Never blocks. All or nothing:
+/* Give n tokens back, waking up to n waiters. Never blocks (etcd: waits for
+ * the cluster's answer, at most a lease time). All or nothing:
  * if the count would pass the backend maximum nothing is added and
  * SYSSEM_EOVERFLOW is returned. n == 0 is a no-op returning SYSSEM_OK.
  * Returns SYSSEM_OK, SYSSEM_EINVAL (s NULL or n < 0), SYSSEM_EOVERFLOW, or
  * the codes of syssem_acquire(). */
 SYSSEM_EXTERN int syssem_release(syssem_t *s, int n);
 
-/* Store the current count in *value. Never blocks. The number may be stale
- * as soon as it is read. Returns SYSSEM_OK, SYSSEM_EINVAL (s or value NULL),
+/* Store the current count in *value. Never blocks (etcd: as release). The
+ * number may be stale as soon as it is read; on etcd it is below 0 while a
+ * process that released tokens others took has gone (docs/distributed.md). Returns SYSSEM_OK, SYSSEM_EINVAL (s or value NULL),
  * SYSSEM_ENOSYS (the platform cannot tell; *value is left alone), or the
  * codes of syssem_acquire(). */
 SYSSEM_EXTERN int syssem_value(syssem_t *s, int *value);
 
 /* Remove the object named by key (opts as for syssem_open_ex, may be NULL),
  * whoever created it. Handles still open elsewhere see the rules of
- * docs/semantics.md. Never blocks. Creates nothing, no key file either.
+ * docs/semantics.md. Never blocks (etcd: waits for the cluster's answer).
+ * Creates nothing, no key file either.
  * Returns SYSSEM_OK, SYSSEM_ENOENT (no such object), SYSSEM_EPERM, and the
  * key and option codes of syssem_open_ex(). On Windows, where named objects
  * cannot be removed, SYSSEM_ENOSYS. */
 SYSSEM_EXTERN int syssem_remove(const char *key, const syssem_options_t *opts);
+
+/* A descriptor that becomes readable when the tokens this handle holds are
+ * lost, which only a networked backend's handle can suffer (etcd: its lease
+ * expired, after a partition or a pause longer than the lease time), so that
+ * a program learns of it without calling: poll() it for POLLIN next to its
+ * own work. It stays readable from then on; every later call on the handle
+ * returns SYSSEM_ELOST. The descriptor belongs to the handle: do not read,
+ * write or close it; syssem_close() closes it. Never blocks.
+ * Returns SYSSEM_OK with *fd set, SYSSEM_EINVAL (s or fd NULL), SYSSEM_ENOSYS
+ * (a backend whose tokens cannot be lost: System V, POSIX, Win32) or
+ * SYSSEM_ENOSPC (out of descriptors). */
+SYSSEM_EXTERN int syssem_lost_fd(syssem_t *s, int *fd);
 
 /* The largest native name of any backend, its terminating NUL included: a
  * buffer of this size always holds what syssem_native_name() writes. */
@@ -214,20 +246,20 @@ SYSSEM_EXTERN int syssem_created(const syssem_t *s);
  * syssem_close(). */
 SYSSEM_EXTERN const char *syssem_key(const syssem_t *s);
 
-/* The native name of the object: a key file path (System V), "/name" (POSIX)
- * or the object name (Windows, as UTF-8). NULL for a NULL handle. Valid until
+/* The native name of the object: a key file path (System V), "/name" (POSIX),
+ * the object name (Windows, as UTF-8) or the key in canonical form (etcd). NULL for a NULL handle. Valid until
  * syssem_close(). */
 SYSSEM_EXTERN const char *syssem_native_key(const syssem_t *s);
 
 /* The backend of an open handle; SYSSEM_BACKEND_DEFAULT for a NULL handle. */
 SYSSEM_EXTERN syssem_backend_t syssem_backend(const syssem_t *s);
 
-/* "sysv", "posix", "win32", "default" for SYSSEM_BACKEND_DEFAULT, or NULL for
- * a value that names no backend. A static string. */
+/* "sysv", "posix", "win32", "etcd", "default" for SYSSEM_BACKEND_DEFAULT, or
+ * NULL for a value that names no backend. A static string. */
 SYSSEM_EXTERN const char *syssem_backend_name(syssem_backend_t b);
 
 /* 1 if backend b is built into this library (SYSSEM_BACKEND_DEFAULT: 1),
- * otherwise 0. */
+ * or is a module that loads (etcd), otherwise 0. */
 SYSSEM_EXTERN int syssem_backend_available(syssem_backend_t b);
 
 /* The code of this thread's last failing call, SYSSEM_OK if none failed yet. */

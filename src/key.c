@@ -1,6 +1,7 @@
 /*
  * Keys: SHA-1, UTF-8 validation and the three key forms (legacy, native,
- * URI) turned into a syssem__name_t.
+ * URI) turned into a syssem__name_t; etcd keys, whatever the form, are
+ * split by etcd_key.c.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -10,6 +11,7 @@
 #include "syssem_int.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -427,6 +429,49 @@ static int parse_uri(syssem__name_t *n, const char *key, size_t len)
   return SYSSEM_OK;
 }
 
+/* Why this thread's last parse failed, when there is more to say than the
+ * code: for the message of the public call. */
+static _Thread_local char parse_why[192];
+
+const char *syssem__name_why(void)
+{
+  return parse_why[0] ? parse_why : NULL;
+}
+
+/* An etcd key: its canonical form is the native name. The wrong part of a
+ * malformed one goes into parse_why. */
+static int parse_etcd(syssem__name_t *n, const char *key, size_t len)
+{
+  static const char head[] = "etcd key: ";
+  struct syssem__etcd_key k;
+  int rc;
+
+  memcpy(parse_why, head, sizeof head);
+  rc = syssem__etcd_key_parse(key, len, &k, parse_why + sizeof head - 1,
+                              sizeof parse_why - sizeof head + 1);
+  if (rc != SYSSEM_OK) {
+    if (rc != SYSSEM_EKEY)
+      parse_why[0] = '\0';
+    return rc;
+  }
+  parse_why[0] = '\0';
+  n->text = syssem__etcd_key_format(&k);
+  syssem__etcd_key_free(&k);
+  if (n->text == NULL)
+    return SYSSEM_ENOMEM;
+  /* Escapes may lengthen it; the native name obeys the key's limit. */
+  if (strlen(n->text) > SYSSEM__KEY_MAX) {
+    free(n->text);
+    n->text = NULL;
+    snprintf(parse_why, sizeof parse_why,
+             "etcd key: longer than %d bytes once written canonically",
+             SYSSEM__KEY_MAX);
+    return SYSSEM_EKEY;
+  }
+  n->backend = SYSSEM_BACKEND_ETCD;
+  return SYSSEM_OK;
+}
+
 int syssem__name_parse(syssem__name_t *n, const char *key,
                        syssem_keyform_t keyform)
 {
@@ -435,6 +480,7 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
 
   if (n == NULL)
     return SYSSEM_EINVAL;
+  parse_why[0] = '\0';
   /* Filled before any check so that syssem__name_free is always safe. */
   n->backend = SYSSEM_BACKEND_DEFAULT;
   n->legacy = 0;
@@ -453,6 +499,13 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
   len = key_length(key, &too_long);
   if (too_long || !syssem__utf8_valid(key, len))
     return SYSSEM_EKEY;
+
+  /* Qt's URI keys never have an etcd type; a legacy string key that starts
+   * so is given up to etcd on purpose (docs/keys.md): with the default
+   * keyform a program reaches a cluster by changing only its key. */
+  if ((unsigned int)keyform <= SYSSEM_KEYFORM_URI &&
+      syssem__etcd_key_scheme(key, len))
+    return parse_etcd(n, key, len);
 
   switch (keyform) {
   case SYSSEM_KEYFORM_LEGACY:

@@ -68,7 +68,7 @@ static int check_options(const syssem_options_t *o, const char **why)
 {
   if (o->version != SYSSEM_OPTIONS_VERSION)
     *why = "unknown options version";
-  else if ((unsigned int)o->backend > SYSSEM_BACKEND_WIN32)
+  else if ((unsigned int)o->backend > SYSSEM_BACKEND_ETCD)
     *why = "unknown backend";
   else if ((unsigned int)o->keyform > SYSSEM_KEYFORM_URI)
     *why = "unknown keyform";
@@ -90,13 +90,13 @@ static int backend_from_env(syssem_backend_t *b, const char **why)
     *b = (syssem_backend_t)SYSSEM__DEFAULT_BACKEND;
     return SYSSEM_OK;
   }
-  for (i = SYSSEM_BACKEND_SYSV; i <= SYSSEM_BACKEND_WIN32; i++) {
+  for (i = SYSSEM_BACKEND_SYSV; i <= SYSSEM_BACKEND_ETCD; i++) {
     if (strcmp(e, syssem_backend_name((syssem_backend_t)i)) == 0) {
       *b = (syssem_backend_t)i;
       return SYSSEM_OK;
     }
   }
-  *why = "SYSSEM_BACKEND names no backend (sysv, posix, win32)";
+  *why = "SYSSEM_BACKEND names no backend (sysv, posix, win32, etcd)";
   return SYSSEM_EINVAL;
 }
 
@@ -120,11 +120,9 @@ static int pick_backend(syssem_backend_t asked, syssem_backend_t by_key,
       return r;
   }
   *be = syssem__backends[b];
-  if (*be == NULL) {
-    *why = "backend not available on this platform";
-    return SYSSEM_ENOSYS;
-  }
-  return SYSSEM_OK;
+  if (*be == NULL)
+    *be = syssem__module(b, why);
+  return *be != NULL ? SYSSEM_OK : SYSSEM_ENOSYS;
 }
 
 /* Everything open and remove share: options, key, backend, native name. */
@@ -138,8 +136,10 @@ static int resolve(const char *key, const syssem_options_t *opts,
   if (r < 0)
     return r;
   r = syssem__name_parse(name, key, opts->keyform);
-  if (r < 0)
+  if (r < 0) {
+    *why = syssem__name_why();
     return r;
+  }
   r = pick_backend(opts->backend, name->backend, be, why);
   if (r < 0)
     return r;
@@ -275,6 +275,19 @@ int syssem_value(syssem_t *s, int *value)
   return r < 0 ? fail("syssem_value", r, NULL) : r;
 }
 
+int syssem_lost_fd(syssem_t *s, int *fd)
+{
+  int r;
+
+  if (s == NULL || fd == NULL)
+    return fail("syssem_lost_fd", SYSSEM_EINVAL, "handle or fd is NULL");
+  if (s->be->lost_fd == NULL)
+    return fail("syssem_lost_fd", SYSSEM_ENOSYS,
+                "this backend's tokens cannot be lost");
+  r = s->be->lost_fd(s, fd);
+  return r < 0 ? fail("syssem_lost_fd", r, NULL) : r;
+}
+
 int syssem_remove(const char *key, const syssem_options_t *opts)
 {
   syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
@@ -348,16 +361,21 @@ syssem_backend_t syssem_backend(const syssem_t *s)
 
 const char *syssem_backend_name(syssem_backend_t b)
 {
-  static const char *const names[] = { "default", "sysv", "posix", "win32" };
+  static const char *const names[] = { "default", "sysv", "posix", "win32",
+                                       "etcd" };
 
-  return (unsigned int)b <= SYSSEM_BACKEND_WIN32 ? names[b] : NULL;
+  return (unsigned int)b <= SYSSEM_BACKEND_ETCD ? names[b] : NULL;
 }
 
 int syssem_backend_available(syssem_backend_t b)
 {
+  const char *why;
+
   if (b == SYSSEM_BACKEND_DEFAULT)
     return 1;
-  return (unsigned int)b <= SYSSEM_BACKEND_WIN32 && syssem__backends[b];
+  if ((unsigned int)b > SYSSEM_BACKEND_ETCD)
+    return 0;
+  return syssem__backends[b] != NULL || syssem__module(b, &why) != NULL;
 }
 
 int syssem_last_error(void)
@@ -390,9 +408,11 @@ const char *syssem_strerror(int code)
     "count would pass the maximum",
     "not available on this platform",
     "out of memory",
+    "lease lost: the tokens this handle held were given back",
+    "no endpoint answered",
   };
 
-  if (code > 0 || code < SYSSEM_ENOMEM)
+  if (code > 0 || code < SYSSEM_EUNAVAIL)
     return "unknown error code";
   return text[-code];
 }

@@ -1,6 +1,7 @@
 /*
- * Internal interface between the front end (syssem.c), the key code (key.c)
- * and the backends (posix_sysv.c, posix_named.c, win32.c).
+ * Internal interface between the front end (syssem.c), the key code (key.c,
+ * etcd_key.c), the backends (posix_sysv.c, posix_named.c, win32.c) and the
+ * backends loaded as modules (etcd/, through module.c).
  *
  * SPDX-License-Identifier: MIT
  *
@@ -39,7 +40,7 @@
 
 /* A parsed key: what the backend needs to name the OS object. */
 typedef struct syssem__name {
-  syssem_backend_t backend; /* set by a URI key; DEFAULT otherwise          */
+  syssem_backend_t backend; /* set by a URI or etcd key; DEFAULT otherwise   */
   int legacy;               /* text is the legacy stem (docs/keys.md)       */
   int proj_id;              /* System V ftok project id, 'Q' unless URI      */
   char *text;               /* stem or native name, malloc'd, NUL-terminated */
@@ -91,11 +92,73 @@ typedef struct syssem__backend {
   /* Remove the object named by native (a native_name() result). Creates
    * nothing. SYSSEM_ENOENT when there is no object. */
   int (*remove)(const char *native, int legacy, int proj_id);
+
+  /* syssem_lost_fd(); NULL where a handle's tokens cannot be lost. */
+  int (*lost_fd)(syssem_t *s, int *fd);
 } syssem__backend_t;
 
 extern const syssem__backend_t syssem__sysv;
 extern const syssem__backend_t syssem__posix;
 extern const syssem__backend_t syssem__win32;
+
+/* Modules ------------------------------------------------------------------ */
+
+/* A backend with dependencies of its own (etcd: libcurl, json-c) is a shared
+ * object loaded on first use, so that the library itself links nothing
+ * more. The module exports one function, syssem__module_entry, that takes
+ * the services of the core it is loaded into (the thread's error record
+ * lives in the core) and returns its backend table, or NULL when the core is
+ * not the version it was built with: a module shares the core's internal
+ * structures and is never mixed across versions. */
+typedef struct syssem__core {
+  const char *version; /* SYSSEM_VERSION_STRING of the core */
+  int (*note)(int code, const char *call, int err);
+  int (*note_text)(int code, const char *call, const char *text);
+  int (*record)(const char *fn, int r);
+} syssem__core_t;
+
+typedef const syssem__backend_t *(*syssem__module_entry_t)(
+    const syssem__core_t *core);
+
+/* The table of backend b from its module, loaded once per process and never
+ * unloaded; NULL with the reason in *why when it cannot be loaded or b is
+ * not a module here (module.c or module_none.c). */
+const syssem__backend_t *syssem__module(syssem_backend_t b, const char **why);
+
+/* etcd_key.c --------------------------------------------------------------- */
+
+#define SYSSEM__ETCD_HOSTS_MAX 16
+#define SYSSEM__ETCD_PATH_MAX 1024
+#define SYSSEM__ETCD_TTL_MIN 2 /* etcd's own minimum with default timing */
+#define SYSSEM__ETCD_TTL_MAX 86400
+
+/* An etcd key, split. hosts is "host:port[,host:port...]" with the hosts
+ * lowercased, path the semaphore's name (never contains ':'), ttl 0 when the
+ * key gives none; the file names are NULL when not given. */
+struct syssem__etcd_key {
+  int tls;
+  int nhosts;
+  int ttl;
+  char *hosts;
+  char *path;
+  char *cacert;
+  char *cert;
+  char *keyfile;
+};
+
+/* 1 if the len bytes at key start with "etcd://" or "etcds://" (any case):
+ * such a key names an etcd semaphore in every keyform. */
+int syssem__etcd_key_scheme(const char *key, size_t len);
+
+/* Split key into *k. SYSSEM_OK, SYSSEM_EKEY with the wrong part named in
+ * why (size bytes), or SYSSEM_ENOMEM; on failure *k holds nothing. */
+int syssem__etcd_key_parse(const char *key, size_t len,
+                           struct syssem__etcd_key *k, char *why, size_t size);
+
+/* The canonical text of k (malloc'd), which parses back to the same k;
+ * NULL when out of memory. */
+char *syssem__etcd_key_format(const struct syssem__etcd_key *k);
+void syssem__etcd_key_free(struct syssem__etcd_key *k);
 
 /* key.c ------------------------------------------------------------------ */
 
@@ -111,7 +174,9 @@ int syssem__utf8_valid(const char *s, size_t len);
  * "qipc_systemsem_" + ASCII letters of key + lowercase hex SHA-1 of key.
  * Native: n->text is a copy of key. URI: type picks n->backend (SYSV with
  * proj_id, POSIX or WIN32), payload percent-decoded into n->text,
- * "?legacyKey=..." accepted and ignored.
+ * "?legacyKey=..." accepted and ignored. In every form, a key that starts
+ * with "etcd://" or "etcds://" is an etcd key: n->backend ETCD, n->text its
+ * canonical form (etcd_key.c).
  * Returns SYSSEM_OK, SYSSEM_EKEY (NULL, empty, not UTF-8, over
  * SYSSEM__KEY_MAX, malformed URI or escape, NUL in a decoded URI),
  * SYSSEM_ENOMEM. Backend availability is not checked here. */
@@ -135,6 +200,11 @@ void syssem__name_free(syssem__name_t *n);
 size_t syssem__uri_scheme(const char *key);
 int syssem__uri_type(const char *type, size_t len, syssem_backend_t *backend,
                      int *proj_id);
+
+/* After a failed syssem__name_parse: what was wrong, when the code does not
+ * say it all ("etcd key: endpoint 'h': no port (HOST:PORT)"), else NULL.
+ * Thread-local, valid until this thread's next parse. */
+const char *syssem__name_why(void);
 
 /* syssem.c: error recording ----------------------------------------------
  *
@@ -177,8 +247,9 @@ extern void (*syssem__hook)(const char *point);
 
 /* Platform file (unix.c or win32.c) ---------------------------------------- */
 
-/* Backends built here, indexed by syssem_backend_t; NULL where absent. */
-extern const syssem__backend_t *const syssem__backends[4];
+/* Backends built into the library, indexed by syssem_backend_t; NULL where
+ * absent or loaded as a module. */
+extern const syssem__backend_t *const syssem__backends[SYSSEM_BACKEND_ETCD + 1];
 
 /* The calling process's id. */
 unsigned long syssem__getpid(void);

@@ -15,8 +15,8 @@
 
 #include "syssem_int.h"
 
-const syssem__backend_t *const syssem__backends[4] = {
-  NULL, &syssem__sysv, &syssem__posix, NULL
+const syssem__backend_t *const syssem__backends[SYSSEM_BACKEND_ETCD + 1] = {
+  NULL, &syssem__sysv, &syssem__posix, NULL, NULL /* etcd: a module */
 };
 
 int syssem__key_dir(char **out)

@@ -304,8 +304,8 @@ static int w32_remove(const char *native, int legacy, int proj_id)
 
 /* Platform file ------------------------------------------------------------ */
 
-const syssem__backend_t *const syssem__backends[4] = {
-  NULL, NULL, NULL, &syssem__win32
+const syssem__backend_t *const syssem__backends[SYSSEM_BACKEND_ETCD + 1] = {
+  NULL, NULL, NULL, &syssem__win32, NULL
 };
 
 unsigned long syssem__getpid(void)

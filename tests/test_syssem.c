@@ -564,7 +564,10 @@ static void last_error_record(void **state)
   assert_string_equal(syssem_strerror(SYSSEM_OK), "success");
   assert_string_equal(syssem_strerror(SYSSEM_EPERM), "permission denied");
   assert_string_equal(syssem_strerror(1), "unknown error code");
-  assert_string_equal(syssem_strerror(-12), "unknown error code");
+  assert_string_equal(syssem_strerror(SYSSEM_ELOST),
+                      "lease lost: the tokens this handle held were given back");
+  assert_string_equal(syssem_strerror(SYSSEM_EUNAVAIL), "no endpoint answered");
+  assert_string_equal(syssem_strerror(-14), "unknown error code");
   assert_string_equal(syssem_strerror(INT_MIN), "unknown error code");
 }
 
@@ -574,9 +577,10 @@ static void backend_queries(void **state)
   assert_string_equal(syssem_backend_name(SYSSEM_BACKEND_SYSV), "sysv");
   assert_string_equal(syssem_backend_name(SYSSEM_BACKEND_POSIX), "posix");
   assert_string_equal(syssem_backend_name(SYSSEM_BACKEND_WIN32), "win32");
-  assert_null(syssem_backend_name((syssem_backend_t)4));
+  assert_string_equal(syssem_backend_name(SYSSEM_BACKEND_ETCD), "etcd");
+  assert_null(syssem_backend_name((syssem_backend_t)5));
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_DEFAULT), 1);
-  assert_int_equal(syssem_backend_available((syssem_backend_t)4), 0);
+  assert_int_equal(syssem_backend_available((syssem_backend_t)5), 0);
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_WIN32),
                    ON_WIN32 ? 1 : 0);
   assert_int_equal(syssem_backend_available(SYSSEM_BACKEND_SYSV),
