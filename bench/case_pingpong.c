@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -24,7 +25,7 @@
 static double pingpong(bench_arm_t *arm, long n)
 {
   const bench_impl_t *im = arm->impl;
-  char ka[72], kb[72];
+  char ka[PATH_MAX + 2], kb[PATH_MAX + 2];
   void *a, *b;
   long i, bad = 0;
   pid_t pid;

@@ -10,6 +10,7 @@
 #ifndef BENCH_HARNESS_H
 #define BENCH_HARNESS_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -42,7 +43,8 @@ struct bench_arm {
   const bench_impl_t *impl; /* what run() drives                      */
   void *h;                  /* its handle                             */
   int create;               /* open cases: create and remove, or attach */
-  char key[64];             /* the key the arm opens                  */
+  int native;               /* open cases: key is a native name        */
+  char key[PATH_MAX];       /* the key the arm opens                  */
 };
 
 /* An arm over impl's handle h: run() times impl->pairs (or impl->tries). */

@@ -110,30 +110,6 @@ static int sv_gone(syssem_mode_t mode, const char *call)
   return SV_GONE;
 }
 
-/* The ftok() key of the file behind st. On Linux, glibc and musl compute it
- * from the inode and device numbers alone, so it comes from the stat we
- * already made (no second stat, and no window in which the path could be
- * swapped for a symlink); it is the key Qt gets from ftok(). */
-#if defined(__linux__)
-static int sv_ftok(const char *path, const struct stat *st, int proj_id,
-                   key_t *key)
-{
-  (void)path;
-  *key = (key_t)(((unsigned)proj_id & 0xffu) << 24 |
-                 ((unsigned)st->st_dev & 0xffu) << 16 |
-                 ((unsigned)st->st_ino & 0xffffu));
-  return 0;
-}
-#else
-static int sv_ftok(const char *path, const struct stat *st, int proj_id,
-                   key_t *key)
-{
-  (void)st;
-  *key = ftok(path, proj_id);
-  return *key == (key_t)-1 ? -1 : 0;
-}
-#endif
-
 /* The failure of open(2) on a key file. Creating, ENOENT means that the
  * directory is missing: the key names no usable place. */
 static int sv_file_fail(int creating)
@@ -159,20 +135,25 @@ static int sv_file_fail(int creating)
  * to be alive: it holds the lock until the set is ready. flock, not fcntl:
  * it belongs to the open file, so no other descriptor the process closes
  * drops it, and the kernel drops it when the holder dies.
- * On success *fd is the locked descriptor and *st its file; SV_GONE when the
- * path no longer names the file we locked (start over); or a code. */
+ * absent: the caller has just seen no file at path (never with
+ * SYSSEM_OPEN_EXISTING): create it at once, without a first open that would
+ * fail. On success *fd is the locked descriptor and *st its file; SV_GONE
+ * when the path no longer names the file we locked (start over); or a code. */
 static int sv_lock(const char *path, syssem_mode_t mode, unsigned perms,
-                   int *fd, int *made, struct stat *st)
+                   int absent, int *fd, int *made, struct stat *st)
 {
   const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
   struct stat now;
   int err;
 
   *made = 0;
-  *fd = open(path, O_RDONLY | flags);
-  if (*fd < 0 && errno == EACCES)
-    *fd = open(path, O_WRONLY | flags);
-  if (*fd < 0 && errno == ENOENT && mode != SYSSEM_OPEN_EXISTING) {
+  *fd = -1;
+  if (!absent) {
+    *fd = open(path, O_RDONLY | flags);
+    if (*fd < 0 && errno == EACCES)
+      *fd = open(path, O_WRONLY | flags);
+  }
+  if (*fd < 0 && (absent || errno == ENOENT) && mode != SYSSEM_OPEN_EXISTING) {
     *fd = open(path, O_RDWR | O_CREAT | O_EXCL | flags, (mode_t)(perms & 0666));
     if (*fd < 0 && errno == EEXIST)
       return SV_GONE; /* another opener made it since: start over */
@@ -307,12 +288,12 @@ static int sv_destroy(const char *path, int proj_id, int id, int unlink_file)
   int fd = -1, made, cur = -1, tries, r = SV_GONE;
 
   for (tries = 0; r == SV_GONE && tries < SYSSEM__REOPEN_MAX; tries++)
-    r = sv_lock(path, SYSSEM_OPEN_EXISTING, 0, &fd, &made, &st);
+    r = sv_lock(path, SYSSEM_OPEN_EXISTING, 0, 0, &fd, &made, &st);
   if (r != SYSSEM_OK) {
     fd = -1;
     if (id < 0)
       return r == SV_GONE ? syssem__note(SYSSEM_ENOENT, "open", ENOENT) : r;
-  } else if (sv_ftok(path, &st, proj_id, &key) == 0) {
+  } else if (syssem__ftok(path, &st, proj_id, &key) == 0) {
     cur = semget(key, 1, 0);
   }
   if (id < 0 && cur < 0)
@@ -335,23 +316,28 @@ static int sv_destroy(const char *path, int proj_id, int id, int unlink_file)
 }
 
 /* The slow half of an attach, under the key file's lock: make the file or
- * the set that is missing, or wait for a busy set's creator. */
+ * the set that is missing, or wait for a busy set's creator. absent: as for
+ * sv_lock. */
 static int sv_make(struct sv_sem *s, syssem_mode_t mode, int initial,
-                   int *id, int *created, int *file_made)
+                   int absent, int *id, int *created, int *file_made)
 {
   struct semid_ds ds;
   struct stat st;
   key_t key;
   int fd, r;
 
-  r = sv_lock(s->base.native, mode, s->base.perms, &fd, file_made, &st);
+  r = sv_lock(s->base.native, mode, s->base.perms, absent, &fd, file_made,
+              &st);
   if (r != SYSSEM_OK)
     return r;
-  if (sv_ftok(s->base.native, &st, s->base.proj_id, &key) != 0) {
+  if (syssem__ftok(s->base.native, &st, s->base.proj_id, &key) != 0) {
     r = syssem__note(syssem__errno_code(errno), "ftok", errno);
     goto cleanup;
   }
-  *id = semget(key, 1, 0);
+  /* A file we have just made names no set of ours: create at once. A set
+   * left with the same key (a removed file whose inode came back) makes
+   * sv_create start over, and the next attempt attaches to it. */
+  *id = *file_made ? -1 : semget(key, 1, 0);
   if (*id >= 0) {
     if (mode == SYSSEM_CREATE_NEW) {
       r = syssem__note(SYSSEM_EEXIST, "semget", EEXIST);
@@ -361,7 +347,7 @@ static int sv_make(struct sv_sem *s, syssem_mode_t mode, int initial,
         sv_finish(*id, &ds, initial);
       r = r < 0 ? sv_gone(mode, "semctl") : SYSSEM_OK;
     }
-  } else if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
+  } else if (!*file_made && (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING)) {
     r = sv_gone(mode, "semget");
   } else {
     r = sv_create(id, key, s->base.perms, initial);
@@ -393,26 +379,26 @@ static int sv_attach_once(struct sv_sem *s, syssem_mode_t mode, int initial,
 
   *file_made = 0;
   if (mode == SYSSEM_CREATE_NEW)
-    return sv_make(s, mode, initial, id, created, file_made);
+    return sv_make(s, mode, initial, 0, id, created, file_made);
   if (lstat(s->base.native, &st) != 0)
     return errno == ENOENT && mode != SYSSEM_OPEN_EXISTING
-               ? sv_make(s, mode, initial, id, created, file_made)
+               ? sv_make(s, mode, initial, 1, id, created, file_made)
                : sv_gone(mode, "lstat");
   if (!S_ISREG(st.st_mode))
     return syssem__note_text(SYSSEM_EKEY, "lstat",
                                 "key file is not a regular file");
-  if (sv_ftok(s->base.native, &st, s->base.proj_id, &key) != 0)
+  if (syssem__ftok(s->base.native, &st, s->base.proj_id, &key) != 0)
     return sv_gone(mode, "ftok");
   *id = semget(key, 1, 0);
   if (*id < 0)
     return errno == ENOENT && mode != SYSSEM_OPEN_EXISTING
-               ? sv_make(s, mode, initial, id, created, file_made)
+               ? sv_make(s, mode, initial, 0, id, created, file_made)
                : sv_gone(mode, "semget");
   r = sv_ready(*id, &ds);
   if (r < 0)
     return sv_gone(mode, "semctl");
   /* Busy: its creator holds the key file's lock until it is ready. */
-  return r ? SYSSEM_OK : sv_make(s, mode, initial, id, created, file_made);
+  return r ? SYSSEM_OK : sv_make(s, mode, initial, 0, id, created, file_made);
 }
 
 /* Attach to or create the set per mode; on success store its id and whether
@@ -509,6 +495,8 @@ static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
       atomic_store_explicit(&s->id, nid, memory_order_relaxed);
       s->base.created = created;
       s->base.owner = created;
+      if (created)
+        s->base.pid = syssem__getpid();
       s->file_owned |= file_made;
     }
   }

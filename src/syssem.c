@@ -204,11 +204,14 @@ int syssem_open_ex(syssem_t **out, const char *key, int initial,
   s->legacy = name.legacy;
   s->flags = opts->flags;
   s->perms = opts->permissions ? opts->permissions : 0600;
-  s->pid = syssem__getpid();
 
   r = be->open(s, mode, initial);
   if (r < 0)
     goto cleanup;
+  /* Only an owner needs to know its process (syssem_close); getpid() is a
+   * system call, which an attach need not pay for. */
+  if (s->owner)
+    s->pid = syssem__getpid();
   *out = s;
   s = NULL;
 

@@ -58,7 +58,8 @@ struct syssem {
   int owner;           /* this handle removes the object on close          */
   unsigned int flags;  /* SYSSEM_PERSIST | SYSSEM_NO_UNDO                  */
   unsigned int perms;  /* exact permission bits for objects and key files  */
-  unsigned long pid;   /* the process that opened it: a fork child is not  */
+  unsigned long pid;   /* an owner's process, set when it becomes owner: a */
+                       /* fork child that closes it is another            */
 };
 
 typedef struct syssem__backend {
@@ -257,7 +258,7 @@ unsigned long syssem__getpid(void);
 /* The text of OS error err, written to buf (always NUL-terminated). */
 void syssem__errtext(int err, char *buf, size_t len);
 
-/* Where objects live (Unix: unix.c; the POSIX files in px_file.c, which
+/* Where objects live (Unix: unix.c; the POSIX files in unix_names.c, which
  * stands alone so that the benchmark can link it). The one home of these
  * facts: the backends, the tool, the tests and the benchmark all ask here.
  *
@@ -277,6 +278,16 @@ int syssem__key_dir(char **out);
 extern const char *const syssem__px_dir;
 extern const char *const syssem__px_prefix;
 int syssem__px_path(const char *native, char *buf, size_t size);
+
+/* Unix only (unix_names.c): the ftok() key, with project id proj_id, of the
+ * key file at path that st describes (an lstat or fstat already made), in
+ * *key. 0, or -1 with errno set. */
+#if !defined(_WIN32)
+# include <sys/ipc.h> /* key_t, whatever the feature macros */
+struct stat;
+int syssem__ftok(const char *path, const struct stat *st, int proj_id,
+                 key_t *key);
+#endif
 
 /* Unix only: *end = now + ms on CLOCK_MONOTONIC; syssem__left() stores in
  * *left the time from now to end (0 once it has passed). */

@@ -1,7 +1,7 @@
 /*
  * Platform support shared by the Unix backends: the backend table, where key
  * files live, process id, errno text and mapping, monotonic deadlines. Where
- * POSIX objects live is px_file.c.
+ * POSIX objects live is unix_names.c.
  *
  * SPDX-License-Identifier: MIT
  */
