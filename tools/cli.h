@@ -10,7 +10,7 @@
  * common.c   messages, exit statuses of failures, printing names
  * cmd_ops.c  create, acquire, release, value, info, rm: one operation each
  * cmd_run.c  run: the process the user started
- * guard.c    run's guardian: holds the token, runs and ends the command's tree
+ * guard.c    run's guardian (run.h): holds the token, runs and ends the tree
  * tree.h     the command's process tree (tree_linux.c, tree_other.c)
  * cmd_list.c list
  *

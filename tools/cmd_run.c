@@ -1,5 +1,10 @@
 /*
- * syssem run.
+ * syssem run: the process the user started. It never touches the
+ * semaphore: its child, the guardian (guard.c, run.h), takes the token, runs
+ * the command and gives the token back after the command's whole tree has
+ * ended. run passes its signals on to the guardian and exits with the
+ * command's status when the guardian reports it. Killing run (even with
+ * SIGKILL) makes the guardian kill the tree before the token goes back.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -13,164 +18,174 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__linux__)
-# include <sys/prctl.h>
-#elif defined(__FreeBSD__)
-# include <sys/procctl.h>
-#endif
+#include "run.h"
+#include "tree.h"
 
-#include "cli.h"
+const int run_changed[RUN_NCHANGED] = { RUN_CHANGED };
 
-static int done(syssem_t *s, int st)
-{
-  syssem_close(s);
-  return st;
-}
-
-
-/* Signals passed on to the command while it runs. */
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
-                                 SIGUSR2 };
+static const int forwarded[] = { RUN_FORWARDED };
 #define N_FORWARDED (sizeof forwarded / sizeof forwarded[0])
 
-static volatile sig_atomic_t child_pid;
+/* The write end of the pipe to the guardian, for the signal handler. */
+static int down_fd = -1;
 
-static void forward(int sig, siginfo_t *si, void *ctx)
-{
-  (void)ctx;
+/* A signal the terminal sent (Ctrl-C, Ctrl-\, a hangup) went to its whole
+ * foreground process group, the command's, already: the guardian passes it
+ * only to the processes of the tree outside that group. Linux tells such
+ * signals by SI_KERNEL; elsewhere every signal counts as sent with kill(). */
 #if defined(SI_KERNEL)
-  /* A terminal's signals (Ctrl-C, Ctrl-\) come from the kernel and go to the
-   * whole foreground process group, the command included: do not double
-   * them. Signals sent with kill() or sigqueue() are passed on. */
-  if (si != NULL && si->si_code == SI_KERNEL)
-    return;
+static int from_terminal(const siginfo_t *si)
+{
+  return si != NULL && si->si_code == SI_KERNEL;
+}
 #else
+static int from_terminal(const siginfo_t *si)
+{
   (void)si;
+  return 0;
+}
 #endif
-  if (child_pid > 0)
-    kill((pid_t)child_pid, sig);
+
+static void forward(int sig, siginfo_t *si, void *uc)
+{
+  unsigned char msg[2];
+  int saved = errno;
+  ssize_t r;
+
+  (void)uc;
+  msg[0] = (unsigned char)sig;
+  msg[1] = (unsigned char)from_terminal(si);
+  /* Two bytes are written whole or not at all; a full pipe (a guardian
+   * that does not read) drops the signal rather than block. */
+  r = write(down_fd, msg, sizeof msg);
+  (void)r;
+  errno = saved;
 }
 
-/* In the child: die when the parent (syssem run) dies, so that a command
- * whose run was killed does not go on without a token. */
-static void die_with_parent(pid_t parent)
+/* From now until run exits, its signals go to the command's tree. What the
+ * caller ignores (nohup) stays ignored, for the command too. */
+static void forward_signals(const struct run_ctx *ctx, int fd)
 {
-#if defined(__linux__)
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-#elif defined(__FreeBSD__) && defined(PROC_PDEATHSIG_CTL)
-  int sig = SIGKILL;
+  struct sigaction act;
+  size_t i, j;
 
-  procctl(P_PID, 0, PROC_PDEATHSIG_CTL, &sig);
-#endif
-  /* The parent may have died before the request took effect. */
-  if (getppid() != parent)
-    raise(SIGKILL);
-}
-
-/* Run argv as a child, passing signals on; store its wait status in
- * *status. Returns ST_OK, or an exit status after a failure of its own. */
-static int spawn_wait(char **argv, int *status)
-{
-  struct sigaction act, old[N_FORWARDED], oldchld;
-  sigset_t block, oldmask;
-  pid_t pid, parent = getpid();
-  int pfd[2], err = 0;
-  ssize_t n;
-  size_t i;
-
-  /* A close-on-exec pipe tells the parent whether exec failed, and why. */
-  if (pipe(pfd) != 0)
-    return cli_os_fail("pipe", errno);
-  fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
-  fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-
-  /* Signals wait until the child's pid is known to the handler. */
-  sigemptyset(&block);
-  for (i = 0; i < N_FORWARDED; i++)
-    sigaddset(&block, forwarded[i]);
-  sigprocmask(SIG_BLOCK, &block, &oldmask);
+  down_fd = fd;
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   memset(&act, 0, sizeof act);
   sigemptyset(&act.sa_mask);
+  act.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &act, NULL); /* the guardian may be gone */
   act.sa_flags = SA_SIGINFO | SA_RESTART;
   act.sa_sigaction = forward;
   for (i = 0; i < N_FORWARDED; i++) {
-    sigaction(forwarded[i], NULL, &old[i]);
-    /* What our caller ignores (nohup) stays ignored, for the command too. */
-    if (old[i].sa_handler != SIG_IGN)
+    for (j = 0; run_changed[j] != forwarded[i]; j++)
+      ;
+    if (ctx->saved[j].sa_handler != SIG_IGN)
       sigaction(forwarded[i], &act, NULL);
   }
-  /* An inherited SIGCHLD ignore would make waitpid() fail. */
-  memset(&act, 0, sizeof act);
-  sigemptyset(&act.sa_mask);
-  act.sa_handler = SIG_DFL;
-  sigaction(SIGCHLD, &act, &oldchld);
+}
 
-  pid = fork();
-  if (pid == 0) {
-    for (i = 0; i < N_FORWARDED; i++)
-      sigaction(forwarded[i], &old[i], NULL);
-    sigaction(SIGCHLD, &oldchld, NULL);
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
-    close(pfd[0]);
-    die_with_parent(parent);
-    execvp(argv[0], argv);
-    err = errno;
-    while (write(pfd[1], &err, sizeof err) < 0 && errno == EINTR)
-      ;
-    _exit(err == ENOENT ? ST_NOTFOUND : ST_NOEXEC);
+/* Read exactly len bytes; the number read (less at end of file). */
+static size_t read_full(int fd, void *buf, size_t len)
+{
+  char *p = buf;
+  size_t got = 0;
+  ssize_t n;
+
+  while (got < len) {
+    n = read(fd, p + got, len - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
   }
-  if (pid < 0) {
-    err = errno;
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
-    close(pfd[0]);
-    close(pfd[1]);
-    return cli_os_fail("fork", err);
-  }
-  child_pid = pid;
-  sigprocmask(SIG_SETMASK, &oldmask, NULL);
-  close(pfd[1]);
-  do
-    n = read(pfd[0], &err, sizeof err);
-  while (n < 0 && errno == EINTR);
-  close(pfd[0]);
-  while (waitpid(pid, status, 0) < 0) {
-    if (errno != EINTR) {
-      child_pid = 0;
-      return cli_os_fail("waitpid", errno);
-    }
-  }
-  /* The handlers stay until exit: a signal now has no one to go to, and
-   * must not kill us before the token is given back. */
-  child_pid = 0;
-  if (n == (ssize_t)sizeof err) {
-    cli_say("%s: %s", argv[0], strerror(err));
-    return err == ENOENT ? ST_NOTFOUND : ST_NOEXEC;
-  }
-  return ST_OK;
+  return got;
+}
+
+static int reap(pid_t pid)
+{
+  int st;
+
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  return st;
 }
 
 int cmd_run(struct args *a)
 {
-  syssem_t *s;
-  int st, r, status = 0;
+  struct run_ctx ctx;
+  struct sigaction dfl;
+  int up[2], down[2], st, status;
+  char token;
+  pid_t g;
+  size_t i;
 
-  /* Concurrent runs meet on one object that outlives each of them: a run
-   * that created it must not remove it under the others (docs/tool.md). The
-   * token is held with undo (System V), so a killed run gives it back. */
-  st = cli_open_key(a, &s, a->jobs, SYSSEM_OPEN, SYSSEM_PERSIST);
-  if (st != ST_OK)
-    return st;
-  st = cli_take(a, s);
-  if (st != ST_OK)
-    return done(s, st);
-  st = spawn_wait(a->command, &status);
-  r = syssem_release(s, 1);
-  if (r < 0)
-    cli_lib_fail(a->pos[0], r);
-  if (st != ST_OK)
-    return done(s, st);
-  if (WIFSIGNALED(status))
-    return done(s, 128 + WTERMSIG(status));
-  return done(s, WIFEXITED(status) ? WEXITSTATUS(status) : ST_LIB);
+  memset(&ctx, 0, sizeof ctx);
+  ctx.run = getpid();
+  ctx.job = getpgrp();
+  sigprocmask(SIG_SETMASK, NULL, &ctx.mask);
+  for (i = 0; i < RUN_NCHANGED; i++)
+    sigaction(run_changed[i], NULL, &ctx.saved[i]);
+  /* An inherited SIGCHLD ignore would make waitpid() fail. */
+  memset(&dfl, 0, sizeof dfl);
+  sigemptyset(&dfl.sa_mask);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, NULL);
+  if (pipe(up) != 0)
+    return cli_os_fail("pipe", errno);
+  if (pipe(down) != 0) {
+    st = errno;
+    close(up[0]);
+    close(up[1]);
+    return cli_os_fail("pipe", st);
+  }
+  for (i = 0; i < 2; i++) {
+    fcntl(up[i], F_SETFD, FD_CLOEXEC);
+    fcntl(down[i], F_SETFD, FD_CLOEXEC);
+  }
+  /* Should the guardian die, the tree comes to run, which ends it. */
+  tree_adopt();
+
+  g = fork();
+  if (g == 0) {
+    close(up[0]);
+    close(down[1]);
+    ctx.up = up[1];
+    ctx.down = down[0];
+    _exit(guard_main(a, &ctx));
+  }
+  st = errno;
+  close(up[1]);
+  close(down[0]);
+  if (g < 0) {
+    close(up[0]);
+    close(down[1]);
+    return cli_os_fail("fork", st);
+  }
+
+  if (read_full(up[0], &token, 1) != 1 || token != RUN_TOKEN) {
+    /* No token: the guardian said why (a bad key, a timeout, ...). */
+    st = reap(g);
+    if (st >= 0 && WIFEXITED(st))
+      return WEXITSTATUS(st);
+    cli_say("%s: the guardian process died (signal %d) before the command "
+            "started", a->pos[0], st >= 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    return ST_LIB;
+  }
+  forward_signals(&ctx, down[1]);
+  if (read_full(up[0], &status, sizeof status) == sizeof status) {
+    reap(g);
+    return status;
+  }
+  /* The guardian died while the command ran: the token is already back
+   * (System V undo) or lost (POSIX). The least run can do is to end the
+   * tree, which its death handed to run. */
+  st = reap(g);
+  cli_say("%s: the guardian process died (signal %d) while the command ran; "
+          "killing what is left of the command", a->pos[0],
+          st >= 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  tree_kill_all(0, NULL);
+  return ST_LIB;
 }
-
