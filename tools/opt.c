@@ -212,7 +212,8 @@ static int parse_count(struct args *a, int id, long min, int *out)
  * QNativeIpcKey::fromString() reads as a typed key, so it is read as one;
  * the library decides what TYPE may be (src/key.c, one home for the rule),
  * and a TYPE it does not know is refused here rather than silently taken
- * as a string key. Every other key is a string key. */
+ * as a string key. An etcd key (etcd://, etcds://) goes to the library as
+ * it is, which takes it in every form. Every other key is a string key. */
 static int key_form(struct args *a)
 {
   const char *key = a->pos[0];
@@ -225,7 +226,8 @@ static int key_form(struct args *a)
   if (a->seen & BIT(OPT_LEGACY))
     return ST_OK;
   n = syssem__uri_scheme(key);
-  if (n == 0)
+  /* An etcd key is one in every form: the library takes it as it is. */
+  if (n == 0 || syssem__etcd_key_scheme(key, strlen(key)))
     return ST_OK;
   if (syssem__uri_type(key, n, NULL, NULL) != SYSSEM_OK)
     return cli_usage_error("'%.*s:' starts KEY as a Qt 6.6 key type would, "
