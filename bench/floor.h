@@ -1,7 +1,8 @@
 /*
  * The floor (floor.c), built as a shared library of its own: the thinnest
- * wrapper a shared library can put around the OS calls. Its functions take a
- * handle, as any library's do, and return 0 or a negative code.
+ * wrapper a shared library can put around the OS calls. Its functions have
+ * the shape of libsyssem's calls: they take a handle, release takes a count,
+ * and they return 0 or a negative code.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -20,7 +21,7 @@ typedef struct bench_floor_sv {
 } bench_floor_sv_t;
 
 int bench_floor_sv_acquire(bench_floor_sv_t *h);
-int bench_floor_sv_release(bench_floor_sv_t *h);
+int bench_floor_sv_release(bench_floor_sv_t *h, int n);
 
 /* A POSIX handle: the semaphore. */
 typedef struct bench_floor_px {
@@ -28,6 +29,6 @@ typedef struct bench_floor_px {
 } bench_floor_px_t;
 
 int bench_floor_px_acquire(bench_floor_px_t *h);
-int bench_floor_px_release(bench_floor_px_t *h);
+int bench_floor_px_release(bench_floor_px_t *h, int n);
 
 #endif /* BENCH_FLOOR_H */

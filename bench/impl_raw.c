@@ -171,7 +171,7 @@ static long sv_floor_pairs(void *p, long n)
 
   for (i = 0; i < n; i++) {
     bad += bench_floor_sv_acquire(f) != 0;
-    bad += bench_floor_sv_release(f) != 0;
+    bad += bench_floor_sv_release(f, 1) != 0;
   }
   return bad;
 }
@@ -270,7 +270,7 @@ static long px_floor_pairs(void *p, long n)
 
   for (i = 0; i < n; i++) {
     bad += bench_floor_px_acquire(f) != 0;
-    bad += bench_floor_px_release(f) != 0;
+    bad += bench_floor_px_release(f, 1) != 0;
   }
   return bad;
 }

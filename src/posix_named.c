@@ -262,7 +262,7 @@ static SYSSEM__COLD int px_wait_again(sem_t *sem)
   return SYSSEM_OK;
 }
 
-static int px_acquire(syssem_t *s)
+static SYSSEM__HOT int px_acquire(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
 
@@ -320,13 +320,21 @@ static SYSSEM__COLD int px_try_slow(sem_t *sem, long timeout_ms)
   return SYSSEM_OK;
 }
 
-static int px_try_acquire(syssem_t *s, long timeout_ms)
+static SYSSEM__HOT int px_try_now(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
 
-  if (timeout_ms == 0 && sem_trywait(sem) == 0)
+  if (sem_trywait(sem) == 0)
     return SYSSEM_OK;
-  return syssem__record("syssem_try_acquire", px_try_slow(sem, timeout_ms));
+  return syssem__record("syssem_try_acquire", px_try_slow(sem, 0));
+}
+
+static int px_try_acquire(syssem_t *s, long timeout_ms)
+{
+  if (timeout_ms == 0)
+    return px_try_now(s);
+  return syssem__record("syssem_try_acquire",
+                        px_try_slow(((struct px_sem *)s)->sem, timeout_ms));
 }
 
 /* release's every path but one successful sem_post. */
@@ -353,13 +361,21 @@ static SYSSEM__COLD int px_release_slow(sem_t *sem, int n)
   return SYSSEM_OK;
 }
 
-static int px_release(syssem_t *s, int n)
+static SYSSEM__HOT int px_release_one(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
 
-  if (n == 1 && sem_post(sem) == 0)
+  if (sem_post(sem) == 0)
     return SYSSEM_OK;
-  return syssem__record("syssem_release", px_release_slow(sem, n));
+  return syssem__record("syssem_release", px_release_slow(sem, 1));
+}
+
+static int px_release(syssem_t *s, int n)
+{
+  if (n == 1)
+    return px_release_one(s);
+  return syssem__record("syssem_release",
+                        px_release_slow(((struct px_sem *)s)->sem, n));
 }
 
 static int px_value(syssem_t *s, int *value)
@@ -405,6 +421,8 @@ const syssem__backend_t syssem__posix = {
   .acquire = px_acquire,
   .try_acquire = px_try_acquire,
   .release = px_release,
+  .try_now = px_try_now,
+  .release_one = px_release_one,
   .value = px_value,
   .remove = px_remove,
 };

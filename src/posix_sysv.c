@@ -522,14 +522,66 @@ static SYSSEM__COLD int sv_again(struct sv_sem *s, struct sembuf *op, int id,
   }
 }
 
-/* The hot path: one semop, everything else out of line. */
-static inline int sv_semop(struct sv_sem *s, struct sembuf *op, const char *fn)
+/* The first try of *op failed (errno set). The hot path keeps nothing but
+ * the handle across its semop, so the id it used is not known here; only a
+ * removal underneath needs it, to tell whether another thread has reopened
+ * the set since. So after a removal try the current id once more: if that
+ * fails with a removal too, its id is the one removed. */
+static SYSSEM__COLD int sv_first_failed(struct sv_sem *s, struct sembuf *op,
+                                        const char *fn)
 {
   int id = atomic_load_explicit(&s->id, memory_order_relaxed);
 
-  if (semop(id, op, 1) == 0)
+  if ((errno == EIDRM || errno == EINVAL) && semop(id, op, 1) == 0)
     return SYSSEM_OK;
   return sv_again(s, op, id, fn);
+}
+
+static SYSSEM__COLD int sv_acquire_failed(struct sv_sem *s)
+{
+  return sv_first_failed(s, &s->down, "syssem_acquire");
+}
+
+static SYSSEM__COLD int sv_try_now_failed(struct sv_sem *s)
+{
+  return sv_first_failed(s, &s->poll, "syssem_try_acquire");
+}
+
+static SYSSEM__COLD int sv_release_one_failed(struct sv_sem *s)
+{
+  return sv_first_failed(s, &s->up, "syssem_release");
+}
+
+/* The hot paths: one semop, and only the handle kept across it (a register
+ * to save and restore); everything else out of line. */
+static SYSSEM__HOT int sv_acquire(syssem_t *base)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+
+  if (semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->down,
+            1) == 0)
+    return SYSSEM_OK;
+  return sv_acquire_failed(s);
+}
+
+static SYSSEM__HOT int sv_try_now(syssem_t *base)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+
+  if (semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->poll,
+            1) == 0)
+    return SYSSEM_OK;
+  return sv_try_now_failed(s);
+}
+
+static SYSSEM__HOT int sv_release_one(syssem_t *base)
+{
+  struct sv_sem *s = (struct sv_sem *)base;
+
+  if (semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->up, 1) ==
+      0)
+    return SYSSEM_OK;
+  return sv_release_one_failed(s);
 }
 
 /* Wait at most timeout_ms; after EINTR only what is left of it remains. */
@@ -550,28 +602,20 @@ static int sv_timedwait(struct sv_sem *s, long timeout_ms)
   }
 }
 
-static int sv_acquire(syssem_t *base)
-{
-  struct sv_sem *s = (struct sv_sem *)base;
-
-  return sv_semop(s, &s->down, "syssem_acquire");
-}
-
 static int sv_try_acquire(syssem_t *base, long timeout_ms)
 {
-  struct sv_sem *s = (struct sv_sem *)base;
-
-  return timeout_ms == 0 ? sv_semop(s, &s->poll, "syssem_try_acquire")
-                         : sv_timedwait(s, timeout_ms);
+  return timeout_ms == 0 ? sv_try_now(base)
+                         : sv_timedwait((struct sv_sem *)base, timeout_ms);
 }
 
 static int sv_release(syssem_t *base, int n)
 {
   struct sv_sem *s = (struct sv_sem *)base;
   struct sembuf op;
+  int id;
 
   if (n == 1)
-    return sv_semop(s, &s->up, "syssem_release");
+    return sv_release_one(base);
   /* Past SV_MAX the count always overflows, and sem_op is a short. */
   if (n > SV_MAX)
     return syssem__record("syssem_release",
@@ -579,7 +623,10 @@ static int sv_release(syssem_t *base, int n)
                                                "count would pass the maximum"));
   op = s->up;
   op.sem_op = (short)n;
-  return sv_semop(s, &op, "syssem_release");
+  id = atomic_load_explicit(&s->id, memory_order_relaxed);
+  if (semop(id, &op, 1) == 0)
+    return SYSSEM_OK;
+  return sv_again(s, &op, id, "syssem_release");
 }
 
 static int sv_value(syssem_t *base, int *value)
@@ -627,6 +674,8 @@ const syssem__backend_t syssem__sysv = {
   .acquire = sv_acquire,
   .try_acquire = sv_try_acquire,
   .release = sv_release,
+  .try_now = sv_try_now,
+  .release_one = sv_release_one,
   .value = sv_value,
   .remove = sv_remove,
 };

@@ -146,6 +146,17 @@ static int resolve(const char *key, const syssem_options_t *opts,
   return (*be)->native_name(name, native);
 }
 
+/* For a backend without its own try_now and release_one. */
+static int try_now(syssem_t *s)
+{
+  return s->be->try_acquire(s, 0);
+}
+
+static int release_one(syssem_t *s)
+{
+  return s->be->release(s, 1);
+}
+
 static const syssem_options_t default_options = SYSSEM_OPTIONS_INIT;
 
 syssem_t *syssem_open(const char *key, int initial, syssem_mode_t mode)
@@ -192,6 +203,9 @@ int syssem_open_ex(syssem_t **out, const char *key, int initial,
   s = calloc(1, be->handle_size);
   if (s == NULL)
     goto cleanup;
+  s->acquire = be->acquire;
+  s->try_now = be->try_now ? be->try_now : try_now;
+  s->release_one = be->release_one ? be->release_one : release_one;
   s->key = malloc(strlen(key) + 1);
   if (s->key == NULL)
     goto cleanup;
@@ -242,26 +256,30 @@ void syssem_close(syssem_t *s)
 /* The hot operations end in a jump to the backend, which returns to our
  * caller directly and records its own failures (syssem__record): no call
  * level of ours stays between the caller and the OS call. */
-int syssem_acquire(syssem_t *s)
+SYSSEM__HOT int syssem_acquire(syssem_t *s)
 {
   if (s == NULL)
     return fail("syssem_acquire", SYSSEM_EINVAL, "handle is NULL");
-  return s->be->acquire(s);
+  return s->acquire(s);
 }
 
-int syssem_try_acquire(syssem_t *s, long timeout_ms)
+SYSSEM__HOT int syssem_try_acquire(syssem_t *s, long timeout_ms)
 {
   if (s == NULL)
     return fail("syssem_try_acquire", SYSSEM_EINVAL, "handle is NULL");
+  if (timeout_ms == 0)
+    return s->try_now(s);
   if (timeout_ms < 0)
     return fail("syssem_try_acquire", SYSSEM_EINVAL, "negative timeout");
   return s->be->try_acquire(s, timeout_ms);
 }
 
-int syssem_release(syssem_t *s, int n)
+SYSSEM__HOT int syssem_release(syssem_t *s, int n)
 {
   if (s == NULL)
     return fail("syssem_release", SYSSEM_EINVAL, "handle is NULL");
+  if (n == 1)
+    return s->release_one(s);
   if (n <= 0)
     return n == 0 ? SYSSEM_OK
                   : fail("syssem_release", SYSSEM_EINVAL, "negative count");

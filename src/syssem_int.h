@@ -28,6 +28,16 @@
 # define SYSSEM__COLD
 #endif
 
+/* The hot operations' functions, front end and backends, all in one section
+ * (.text.hot): a call after the TLB was flushed (every system call, on a
+ * kernel with page-table isolation and no PCID) then touches one page of
+ * the library's code, not one per file (docs/performance.md). */
+#if defined(__GNUC__)
+# define SYSSEM__HOT __attribute__((hot))
+#else
+# define SYSSEM__HOT
+#endif
+
 /* The most a key (legacy form) may hold, in bytes. */
 #define SYSSEM__KEY_MAX 4096
 /* Qt's legacy names: the stem of a string key starts with this prefix, and
@@ -48,6 +58,12 @@ typedef struct syssem__name {
 
 /* The common head of every handle. */
 struct syssem {
+  /* The hot operations, copied from the backend's table at open (or the
+   * front end's general forms, where the table has none), so that a call
+   * reads the handle and not the table too, which lies in another page. */
+  int (*acquire)(syssem_t *s);
+  int (*try_now)(syssem_t *s);     /* try_acquire(s, 0)                 */
+  int (*release_one)(syssem_t *s); /* release(s, 1)                     */
   const struct syssem__backend *be;
   char *key;           /* the key as given                                 */
   char *native;        /* native name (UTF-8)                              */
@@ -87,6 +103,10 @@ typedef struct syssem__backend {
   int (*acquire)(syssem_t *s);
   int (*try_acquire)(syssem_t *s, long timeout_ms); /* timeout_ms >= 0 */
   int (*release)(syssem_t *s, int n);               /* n > 0            */
+  /* try_acquire(s, 0) and release(s, 1), the usual calls, without the
+   * argument's test; NULL: the front end calls the two above. */
+  int (*try_now)(syssem_t *s);
+  int (*release_one)(syssem_t *s);
 
   int (*value)(syssem_t *s, int *value);
 
