@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pty.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -98,12 +99,12 @@ static void say_line(int fd, const char *fmt, ...)
     _exit(98);
 }
 
-/* Catch HUP, INT, QUIT and TERM, say "up", and wait. A hard process does
+/* Catch HUP, INT, QUIT and TERM (and note SIGCONT), say "up", and wait. A hard process does
  * not end on SIGTERM: only SIGKILL (or another stop signal) ends it. ready,
  * when >= 0, gets a byte once "up" is written. */
 static void serve(int ledger, int hard, int ready)
 {
-  static const int stops[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+  static const int stops[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCONT };
   struct sigaction sa;
   sigset_t block, none;
   size_t i;
@@ -131,7 +132,8 @@ static void serve(int ledger, int hard, int ready)
         say_line(ledger, "sig %ld %d %d\n", (long)getpid(), sig, (int)got[sig]);
         got[sig] = 0;
       }
-    if (first_sig != 0 && !(hard && first_sig == SIGTERM))
+    if (first_sig != 0 && first_sig != SIGCONT &&
+        !(hard && first_sig == SIGTERM))
       _exit(100 + first_sig);
     first_sig = 0;
   }
@@ -1180,7 +1182,11 @@ static void test_run_leftovers(void **state)
     }
     assert_int_equal(reap(run), 7);
     assert_true(ledger_ended_now(&l));
-    assert_int_equal(ledger_line(&l, line, sizeof line), 0);
+    /* Nothing more but the SIGCONT that came with the SIGTERM. */
+    while (ledger_line(&l, line, sizeof line)) {
+      assert_int_equal(sscanf(line, "sig %ld %d %d", &left, &sig, &count), 3);
+      assert_int_equal(sig, SIGCONT);
+    }
     t.pid[0] = left;
     t.n = 1;
     assert_int_equal(probe_run(key, "0", &t), 0);
@@ -1319,6 +1325,155 @@ static void test_run_signals(void **state)
 }
 
 /* Kill and reap whatever a failed test left running. */
+/* ---- the terminal --------------------------------------------------------- */
+
+/* Read the terminal until it has shown want; fail after 10 s. */
+static void tty_expect(int master, char *seen, size_t size, size_t *len,
+                       const char *want)
+{
+  double t0 = now_ms();
+  struct pollfd pfd;
+  ssize_t n;
+
+  for (;;) {
+    seen[*len] = '\0';
+    if (strstr(seen, want) != NULL)
+      return;
+    if (now_ms() - t0 > 10000)
+      fail_msg("the terminal never showed '%s'; it showed:\n%s", want, seen);
+    pfd.fd = master;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, 100) <= 0)
+      continue;
+    if (*len + 1 >= size) { /* keep the tail */
+      memmove(seen, seen + size / 2, *len - size / 2);
+      *len -= size / 2;
+    }
+    n = read(master, seen + *len, size - 1 - *len);
+    if (n > 0)
+      *len += (size_t)n;
+  }
+}
+
+static void tty_type(int master, const char *text)
+{
+  size_t len = strlen(text);
+
+  assert_int_equal(write(master, text, len), (ssize_t)len);
+}
+
+/* The state letter of process pid (proc(5)), or 0. */
+static char proc_state(long pid)
+{
+  char path[64], buf[512], *p;
+  FILE *f;
+  size_t n;
+
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+
+/* In an interactive bash on a terminal, as a user works: run in the
+ * foreground with a tree (a child in the job, a daemonised orphan outside
+ * it). Ctrl-Z stops the job and keeps the token taken; fg continues it;
+ * Ctrl-C reaches every process of the tree exactly once (the job's from
+ * the terminal, the orphan through run), and run exits with the command's
+ * status, 100 + SIGINT, after the whole tree has ended. */
+static void test_run_terminal(void **state)
+{
+  char key[128], cmd[3 * PATH_MAX], seen[16384], line[128];
+  struct tree_pids t;
+  struct ledger l;
+  struct out o;
+  size_t len = 0;
+  long pid, job[4];
+  int master, sig, count, nint = 0, ncont = 0, i, njob = 0;
+  pid_t sh;
+
+  (void)state;
+#if !defined(__linux__)
+  skip(); /* the state of a process comes from /proc */
+#endif
+  if (access("/bin/bash", X_OK) != 0)
+    skip();
+  make_key(key, sizeof key, "terminal");
+  ledger_open(&l, "terminal");
+  sh = forkpty(&master, NULL, NULL, NULL);
+  assert_true(sh >= 0);
+  if (sh == 0) {
+    setenv("PS1", "prompt$ ", 1);
+    setenv("TERM", "dumb", 1);
+    setenv("HISTFILE", "/dev/null", 1);
+    execl("/bin/bash", "bash", "--norc", "--noprofile", "-i", (char *)NULL);
+    _exit(125);
+  }
+  live[nlive++] = sh;
+  tty_expect(master, seen, sizeof seen, &len, "prompt$ ");
+  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --helper tree '%s'\n",
+           tool, key, self, l.path);
+  tty_type(master, cmd);
+  read_ups(&l, 3, &t);
+  for (i = 0; i < t.n; i++)
+    if (getsid((pid_t)t.pid[i]) == sh)
+      job[njob++] = t.pid[i];
+  assert_int_equal(njob, 2); /* the command and its child; not the orphan */
+
+  /* Ctrl-Z: bash sees the job stop, the job's processes stop, the token
+   * stays taken. */
+  tty_type(master, "\x1a");
+  tty_expect(master, seen, sizeof seen, &len, "Stopped");
+  for (i = 0; i < njob; i++) {
+    double t0 = now_ms();
+
+    while (proc_state(job[i]) != 'T' && now_ms() - t0 < 10000)
+      nap_ms(10);
+    assert_int_equal(proc_state(job[i]), 'T');
+  }
+  assert_int_equal(TOOL(&o, "run", "--timeout", "0", key, "true"), 3);
+
+  /* fg: the job goes on (each of its processes notes the SIGCONT). */
+  len = 0;
+  tty_type(master, "fg\n");
+  for (ncont = 0; ncont < njob;) {
+    assert_int_equal(ledger_line(&l, line, sizeof line), 1);
+    assert_int_equal(sscanf(line, "sig %ld %d %d", &pid, &sig, &count), 3);
+    if (sig == SIGCONT)
+      ncont++;
+  }
+
+  /* Ctrl-C: each process of the tree gets one SIGINT; run waits for all
+   * and exits with the command's status, which fg passes on. */
+  tty_type(master, "\x03");
+  tty_expect(master, seen, sizeof seen, &len, "prompt$ ");
+  /* The quotes keep the echoed command line from matching. */
+  tty_type(master, "echo \"st\"\"atus=$?\"\n");
+  tty_expect(master, seen, sizeof seen, &len, "status=102");
+  assert_true(ledger_ended_now(&l));
+  while (ledger_line(&l, line, sizeof line)) {
+    assert_int_equal(sscanf(line, "sig %ld %d %d", &pid, &sig, &count), 3);
+    if (sig != SIGINT)
+      continue;
+    if (count != 1)
+      fail_msg("process %ld got SIGINT %d times", pid, count);
+    nint++;
+  }
+  assert_int_equal(nint, 3);
+  ledger_close(&l);
+  assert_int_equal(TOOL(&o, "run", "--timeout", "0", key, "true"), 0);
+
+  tty_type(master, "exit\n");
+  assert_int_equal(reap(sh), 0);
+  close(master);
+  rm_key(key);
+}
+
 /* Kill and reap whatever a failed test left running, remove its keys and
  * its ledger. */
 static int teardown(void **state)
@@ -1371,6 +1526,7 @@ int main(int argc, char **argv)
     T(test_run_tree_signals),
     T(test_run_leftovers),
     T(test_run_guardian_killed),
+    T(test_run_terminal),
     T(test_run_timeout),
     T(test_run_status),
     T(test_run_signals),
