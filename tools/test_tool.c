@@ -77,13 +77,17 @@ static void put(int fd, const char *fmt, long v)
  *   "sig PID SIG N"         for each signal SIG it caught (N times),
  * and exits with 100 + the first stop signal it caught. */
 
-static volatile sig_atomic_t got[32], first_sig; /* HUP, INT, QUIT, TERM < 32 */
+static volatile sig_atomic_t got[32]; /* HUP, INT, QUIT, TERM, USR1, CONT */
 
-static void on_stop(int sig)
+/* tree-linger: the command ends on a stop signal only once the orphan has
+ * caught its own (it says so with SIGUSR1), so that the orphan's signal
+ * comes from run's passing on, never from the end of the command. */
+static pid_t tell_on_stop;
+static int wait_for_usr1;
+
+static void on_signal_count(int sig)
 {
   got[sig]++;
-  if (first_sig == 0)
-    first_sig = sig;
 }
 
 static void say_line(int fd, const char *fmt, ...)
@@ -99,25 +103,27 @@ static void say_line(int fd, const char *fmt, ...)
     _exit(98);
 }
 
-/* Catch HUP, INT, QUIT and TERM (and note SIGCONT), say "up", and wait. A hard process does
- * not end on SIGTERM: only SIGKILL (or another stop signal) ends it. ready,
- * when >= 0, gets a byte once "up" is written. */
+/* Catch HUP, INT, QUIT and TERM (and note USR1 and CONT), say "up", and
+ * wait. A hard process does not end on SIGTERM: only SIGKILL (or another
+ * stop signal) ends it. ready, when >= 0, gets a byte once "up" is
+ * written. */
 static void serve(int ledger, int hard, int ready)
 {
-  static const int stops[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCONT };
+  static const int caught[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
+                                SIGCONT };
   struct sigaction sa;
   sigset_t block, none;
+  int sig, stop = 0, usr1 = 0, told = 0;
   size_t i;
-  int sig;
 
   alarm(30); /* not inherited through fork: each process sets its own */
   sigemptyset(&block);
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop;
+  sa.sa_handler = on_signal_count;
   sigemptyset(&sa.sa_mask);
-  for (i = 0; i < sizeof stops / sizeof stops[0]; i++) {
-    sigaddset(&block, stops[i]);
-    sigaction(stops[i], &sa, NULL);
+  for (i = 0; i < sizeof caught / sizeof caught[0]; i++) {
+    sigaddset(&block, caught[i]);
+    sigaction(caught[i], &sa, NULL);
   }
   sigprocmask(SIG_BLOCK, &block, NULL);
   say_line(ledger, "up %ld %ld %ld %ld\n", (long)getpid(), (long)getppid(),
@@ -127,15 +133,22 @@ static void serve(int ledger, int hard, int ready)
   sigemptyset(&none);
   for (;;) {
     sigsuspend(&none);
-    for (sig = 1; sig < 32; sig++)
-      if (got[sig] > 0) {
-        say_line(ledger, "sig %ld %d %d\n", (long)getpid(), sig, (int)got[sig]);
-        got[sig] = 0;
-      }
-    if (first_sig != 0 && first_sig != SIGCONT &&
-        !(hard && first_sig == SIGTERM))
-      _exit(100 + first_sig);
-    first_sig = 0;
+    for (sig = 1; sig < 32; sig++) {
+      if (got[sig] == 0)
+        continue;
+      say_line(ledger, "sig %ld %d %d\n", (long)getpid(), sig, (int)got[sig]);
+      got[sig] = 0;
+      if (sig == SIGUSR1)
+        usr1 = 1;
+      else if (sig != SIGCONT && stop == 0 && !(hard && sig == SIGTERM))
+        stop = sig;
+    }
+    if (stop != 0 && tell_on_stop > 0 && !told) {
+      kill(tell_on_stop, SIGUSR1);
+      told = 1;
+    }
+    if (stop != 0 && (!wait_for_usr1 || usr1))
+      _exit(100 + stop);
   }
 }
 
@@ -183,10 +196,17 @@ static int tree_helper(const char *what, int argc, char **argv)
   ledger = open(argv[0], O_WRONLY);
   if (ledger < 0)
     return 97;
-  if (strcmp(what, "tree") == 0) {
+  if (strcmp(what, "tree") == 0 || strcmp(what, "tree-linger") == 0) {
     if (fork() == 0)
       serve(ledger, 0, -1);
-    daemonised(ledger, 0);
+    if (strcmp(what, "tree-linger") == 0) {
+      tell_on_stop = getpid(); /* for the orphan */
+      daemonised(ledger, 0);
+      tell_on_stop = 0;
+      wait_for_usr1 = 1;
+    } else {
+      daemonised(ledger, 0);
+    }
     serve(ledger, 0, -1);
   }
   if (strcmp(what, "leave") == 0) {
@@ -210,7 +230,7 @@ static int helper(int argc, char **argv)
   struct sigaction sa;
 
   alarm(30); /* whatever happens, no helper outlives the test for long */
-  if (strcmp(what, "tree") == 0 || strcmp(what, "leave") == 0 ||
+  if (strncmp(what, "tree", 4) == 0 || strcmp(what, "leave") == 0 ||
       strcmp(what, "probe") == 0)
     return tree_helper(what, argc - 1, argv + 1);
   if (strcmp(what, "exit") == 0)
@@ -1382,7 +1402,8 @@ static char proc_state(long pid)
 
 /* In an interactive bash on a terminal, as a user works: run in the
  * foreground with a tree (a child in the job, a daemonised orphan outside
- * it). Ctrl-Z stops the job and keeps the token taken; fg continues it;
+ * it; the command ends only after the orphan has caught its signal, so that
+ * the orphan's can only come through run). Ctrl-Z stops the job and keeps the token taken; fg continues it;
  * Ctrl-C reaches every process of the tree exactly once (the job's from
  * the terminal, the orphan through run), and run exits with the command's
  * status, 100 + SIGINT, after the whole tree has ended. */
@@ -1416,8 +1437,9 @@ static void test_run_terminal(void **state)
   }
   live[nlive++] = sh;
   tty_expect(master, seen, sizeof seen, &len, "prompt$ ");
-  snprintf(cmd, sizeof cmd, "'%s' run %s -- '%s' --helper tree '%s'\n",
-           tool, key, self, l.path);
+  snprintf(cmd, sizeof cmd,
+           "'%s' run %s -- '%s' --helper tree-linger '%s'\n", tool, key, self,
+           l.path);
   tty_type(master, cmd);
   read_ups(&l, 3, &t);
   for (i = 0; i < t.n; i++)
