@@ -6,11 +6,7 @@
  * The SHA-1 values other than the FIPS 180 examples were computed with
  * sha1sum(1) over the same bytes when this file was written.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -583,29 +579,29 @@ static void test_uri_query(void **state)
   expect_uri_fail("posix:/name#");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_sha1_fips_vectors),
-    cmocka_unit_test(test_sha1_million_a),
-    cmocka_unit_test(test_sha1_block_boundaries),
-    cmocka_unit_test(test_utf8_valid),
-    cmocka_unit_test(test_utf8_invalid),
-    cmocka_unit_test(test_legacy_spec_examples),
-    cmocka_unit_test(test_legacy_other_keys),
-    cmocka_unit_test(test_byte_order_mark),
-    cmocka_unit_test(test_legacy_length_limit),
-    cmocka_unit_test(test_bad_keys_every_form),
-    cmocka_unit_test(test_native_copy),
-    cmocka_unit_test(test_free_edge_cases),
-    cmocka_unit_test(test_uri_types),
-    cmocka_unit_test(test_uri_bad_types),
-    cmocka_unit_test(test_uri_scheme_and_type),
-    cmocka_unit_test(test_uri_empty_payload),
-    cmocka_unit_test(test_uri_percent_decoding),
-    cmocka_unit_test(test_uri_bad_escapes),
-    cmocka_unit_test(test_uri_query),
+  static const test_case_t tests[] = {
+    TEST(test_sha1_fips_vectors),
+    TEST(test_sha1_million_a),
+    TEST(test_sha1_block_boundaries),
+    TEST(test_utf8_valid),
+    TEST(test_utf8_invalid),
+    TEST(test_legacy_spec_examples),
+    TEST(test_legacy_other_keys),
+    TEST(test_byte_order_mark),
+    TEST(test_legacy_length_limit),
+    TEST(test_bad_keys_every_form),
+    TEST(test_native_copy),
+    TEST(test_free_edge_cases),
+    TEST(test_uri_types),
+    TEST(test_uri_bad_types),
+    TEST(test_uri_scheme_and_type),
+    TEST(test_uri_empty_payload),
+    TEST(test_uri_percent_decoding),
+    TEST(test_uri_bad_escapes),
+    TEST(test_uri_query),
   };
 
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return TEST_MAIN("key", tests);
 }

@@ -11,7 +11,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "common.h"
+#include "api.h"
 
 enum { PROCS = 4, K = 3 };
 
@@ -154,19 +154,17 @@ static void stress_countK(void **state)
   assert_false(exists(mkey));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(stress_count1),
-    cmocka_unit_test(stress_countK),
+  static const test_case_t tests[] = {
+    TEST(stress_count1),
+    TEST(stress_countK),
   };
 
-  test_tag_init();
   /* The figures are the Win32 backend's, not those of another built in. */
   if (!is_backend(SYSSEM_BACKEND_WIN32)) {
     fprintf(stderr, "stress-win32: SYSSEM_BACKEND is not win32\n");
     return 1;
   }
-  return cmocka_run_group_tests_name("stress-win32", tests, NULL,
-                                     no_leftovers);
+  return TEST_MAIN("stress-win32", tests);
 }

@@ -1,11 +1,11 @@
 /*
  * Behavioural tests of the public API, backend-neutral: run once per backend
- * (SYSSEM_BACKEND=sysv, posix, win32). Where the SPEC gives a backend its
- * own rule, the test states which rule it checks.
+ * (SYSSEM_BACKEND=sysv, posix, win32). Where docs/semantics.md gives a
+ * backend its own rule, the test states which rule it checks.
  *
  * SPDX-License-Identifier: MIT
  */
-#include "common.h"
+#include "api.h"
 
 #include <limits.h>
 
@@ -20,7 +20,7 @@ static int max_value(void)
   return ON_WIN32 ? 0x7fffffff : INT_MAX; /* glibc SEM_VALUE_MAX */
 }
 
-/* SPEC section 1 ---------------------------------------------------------- */
+/* Open modes (docs/semantics.md) ------------------------------------------ */
 
 static void open_absent_creates(void **state)
 {
@@ -112,7 +112,7 @@ static void open_existing_mode(void **state)
   (void)state;
   assert_null(syssem_open(key, 1, SYSSEM_OPEN_EXISTING));
   assert_int_equal(syssem_last_error(), SYSSEM_ENOENT);
-  assert_int_equal(proc_leftovers(test_tag), 0);
+  assert_int_equal(leftovers(), 0);
   s = open_or_fail(key, 2, SYSSEM_OPEN);
   assert_int_equal(syssem_acquire(s), SYSSEM_OK);
   t = open_or_fail(key, 9, SYSSEM_OPEN_EXISTING);
@@ -139,7 +139,7 @@ static void create_new_mode(void **state)
   assert_false(exists(key));
 }
 
-/* Ownership and removal (SPEC section 3) ---------------------------------- */
+/* Ownership and removal --------------------------------------------------- */
 
 static void owner_close_removes(void **state)
 {
@@ -226,12 +226,12 @@ static void remove_objects(void **state)
   /* Absent: ENOENT, and nothing is created on the way. */
   assert_int_equal(syssem_remove(key, NULL), SYSSEM_ENOENT);
   assert_int_equal(syssem_last_error(), SYSSEM_ENOENT);
-  assert_int_equal(proc_leftovers(test_tag), 0);
+  assert_int_equal(leftovers(), 0);
   s = open_or_fail(key, 1, SYSSEM_OPEN);
   assert_int_equal(syssem_remove(key, NULL), SYSSEM_OK);
   assert_false(exists(key));
   syssem_close(s);
-  assert_int_equal(proc_leftovers(test_tag), 0);
+  assert_int_equal(leftovers(), 0);
 }
 
 /* Counting ---------------------------------------------------------------- */
@@ -367,6 +367,7 @@ static void counter_processes(void **state)
 
   (void)state;
   snprintf(file, sizeof file, "%s-counter.txt", key);
+  fixture_file(file);
   f = fopen(file, "w");
   assert_non_null(f);
   fprintf(f, "0\n");
@@ -469,7 +470,7 @@ static void many_threads(void **state)
   syssem_close(sh.s);
 }
 
-/* Bad input (SPEC section 5): a code, and nothing left behind ------------- */
+/* Bad input: a code, and nothing left behind ------------------------------ */
 
 static void bad_input(void **state)
 {
@@ -531,7 +532,7 @@ static void bad_input(void **state)
 
   /* Nothing of any of that exists. */
   assert_false(exists(key));
-  assert_int_equal(proc_leftovers(test_tag), 0);
+  assert_int_equal(leftovers(), 0);
 
   /* Bad arguments on a good handle change nothing. */
   s = open_or_fail(key, 1, SYSSEM_OPEN);
@@ -590,18 +591,22 @@ static void backend_queries(void **state)
   assert_string_equal(syssem_version(), SYSSEM_VERSION_STRING);
 }
 
-/* The legacy key names the object as SPEC section 4 says, per backend. */
+/* A legacy key names the object by its stem (docs/keys.md), per backend;
+ * naming a key gives the native name that opening it gives. */
 static void legacy_native_key(void **state)
 {
   static const char stem[] =
       "qipc_systemsem_market5c9f73af73334ffe350c60ec076e5744db0ecda3";
-  const char *native;
+  char native[SYSSEM_NATIVE_MAX], named[SYSSEM_NATIVE_MAX];
+  const char *key = key_for("native");
+  syssem_backend_t b;
   syssem_t *s;
 
   (void)state;
-  s = open_or_fail("market", 1, SYSSEM_CREATE_NEW);
-  native = syssem_native_key(s);
-  assert_string_equal(syssem_key(s), "market");
+  /* "market" itself is named, not opened: another run may use it now. */
+  assert_int_equal(syssem_native_name("market", NULL, &b, native,
+                                      sizeof native), SYSSEM_OK);
+  assert_true(is_backend(b));
   if (ON_WIN32) {
     assert_string_equal(native, stem);
   } else if (ON_POSIX) {
@@ -612,46 +617,45 @@ static void legacy_native_key(void **state)
     assert_non_null(slash);
     assert_string_equal(slash + 1, stem);
   }
+  assert_int_equal(syssem_native_name(key, NULL, NULL, named, sizeof named),
+                   SYSSEM_OK);
+  assert_false(exists(key));
+  s = open_or_fail(key, 1, SYSSEM_CREATE_NEW);
+  assert_string_equal(syssem_key(s), key);
+  assert_string_equal(syssem_native_key(s), named);
   syssem_close(s);
-  assert_false(exists("market"));
+  assert_false(exists(key));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  struct CMUnitTest tests[32];
-  const struct CMUnitTest all[] = {
-    cmocka_unit_test(open_absent_creates),
-    cmocka_unit_test(open_existing_keeps_count),
-    cmocka_unit_test(create_existing),
-    cmocka_unit_test(create_absent),
-    cmocka_unit_test(open_existing_mode),
-    cmocka_unit_test(create_new_mode),
-    cmocka_unit_test(owner_close_removes),
-    cmocka_unit_test(nonowner_close_keeps),
-    cmocka_unit_test(create_opener_owns),
-    cmocka_unit_test(remove_objects),
-    cmocka_unit_test(release_rules),
-    cmocka_unit_test(release_overflow),
-    cmocka_unit_test(try_acquire_timeouts),
-    cmocka_unit_test(try_acquire_woken),
-    cmocka_unit_test(blocked_acquire_woken),
-    cmocka_unit_test(counter_processes),
-    cmocka_unit_test(crash_holder),
-    cmocka_unit_test(many_threads),
-    cmocka_unit_test(bad_input),
-    cmocka_unit_test(last_error_record),
-    cmocka_unit_test(backend_queries),
-    cmocka_unit_test(legacy_native_key),
+  static const test_case_t tests[] = {
+    TEST(open_absent_creates),
+    TEST(open_existing_keeps_count),
+    TEST(create_existing),
+    TEST(create_absent),
+    TEST(open_existing_mode),
+    TEST(create_new_mode),
+    TEST(owner_close_removes),
+    TEST(nonowner_close_keeps),
+    TEST(create_opener_owns),
+    TEST(remove_objects),
+    TEST(release_rules),
+    TEST(release_overflow),
+    TEST(try_acquire_timeouts),
+    TEST(try_acquire_woken),
+    TEST(blocked_acquire_woken),
+    TEST(counter_processes),
+    TEST(crash_holder),
+    TEST(many_threads),
+    TEST(bad_input),
+    TEST(last_error_record),
+    TEST(backend_queries),
+    TEST(legacy_native_key),
+    /* Windows frees an object with its last handle: nothing persists, so
+     * that run does not list the test rather than skip it. */
+    TEST_IF(persist_keeps, not_win32),
   };
 
-  size_t n;
-
-  test_tag_init();
-  for (n = 0; n < sizeof all / sizeof all[0]; n++)
-    tests[n] = all[n];
-  /* Windows frees an object with its last handle: nothing persists, so
-   * that run does not list the test rather than skip it. */
-  if (!ON_WIN32)
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(persist_keeps);
-  return _cmocka_run_group_tests("api", tests, n, NULL, no_leftovers);
+  return TEST_MAIN("api", tests);
 }

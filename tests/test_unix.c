@@ -6,8 +6,9 @@
  */
 #define _GNU_SOURCE
 
-#include "common.h"
-#include "unix_object.h"
+#include "api.h"
+#include "objects.h"
+#include "syssem_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +21,6 @@
 #include <pthread.h>
 
 #define ON_SYSV is_backend(SYSSEM_BACKEND_SYSV)
-
-static const char *tmpdir(void)
-{
-  const char *t = getenv("TMPDIR");
-
-  return t && *t ? t : "/tmp";
-}
 
 /* The permission bits of the object behind s. */
 static unsigned int object_perms(syssem_t *s)
@@ -111,7 +105,7 @@ static void symlink_refused(void **state)
   snprintf(link_path, sizeof link_path, "%s", syssem_native_key(s));
   syssem_close(s);
   assert_int_equal(lstat(link_path, &st), -1); /* the owner removed it */
-  snprintf(target, sizeof target, "%s/%starget", tmpdir(), test_tag);
+  snprintf(target, sizeof target, "%s/target", fixture_dir());
   f = fopen(target, "w");
   assert_non_null(f);
   fputs("precious\n", f);
@@ -138,18 +132,18 @@ static void symlink_refused(void **state)
 static void tmpdir_key_files(void **state)
 {
   char dir[512], link_dir[512], want[1024], *real;
-  const char *old = getenv("TMPDIR");
-  char *saved = old ? strdup(old) : NULL;
+  const char *scratch = fixture_dir();
   syssem_t *s;
 
   (void)state;
-  snprintf(dir, sizeof dir, "%s/%sdir", tmpdir(), test_tag);
-  snprintf(link_dir, sizeof link_dir, "%s/%slink", tmpdir(), test_tag);
+  snprintf(dir, sizeof dir, "%s/dir", scratch);
+  snprintf(link_dir, sizeof link_dir, "%s/link", scratch);
   assert_int_equal(mkdir(dir, 0700), 0);
   assert_int_equal(symlink(dir, link_dir), 0);
   real = realpath(dir, NULL);
   assert_non_null(real);
-  setenv("TMPDIR", link_dir, 1);
+  fixture_setenv("TMPDIR", link_dir);
+  fixture_key("market", NULL);
   s = open_or_fail("market", 1, SYSSEM_CREATE_NEW);
   snprintf(want, sizeof want,
            "%s/qipc_systemsem_market5c9f73af73334ffe350c60ec076e5744db0ecda3",
@@ -157,14 +151,9 @@ static void tmpdir_key_files(void **state)
   assert_string_equal(syssem_native_key(s), want);
   syssem_close(s);
   /* An unusable TMPDIR is a key error, and creates nothing. */
-  setenv("TMPDIR", "/nonexistent/dir/for/syssem", 1);
+  fixture_setenv("TMPDIR", "/nonexistent/dir/for/syssem");
   assert_null(syssem_open("market", 1, SYSSEM_OPEN));
   assert_int_equal(syssem_last_error(), SYSSEM_EKEY);
-  if (saved)
-    setenv("TMPDIR", saved, 1);
-  else
-    unsetenv("TMPDIR");
-  free(saved);
   unlink(link_dir);
   assert_int_equal(rmdir(dir), 0); /* empty: the key file went with it */
   free(real);
@@ -183,7 +172,8 @@ static void native_keys(void **state)
   (void)state;
   o.keyform = SYSSEM_KEYFORM_NATIVE;
   if (ON_SYSV) {
-    snprintf(name, sizeof name, "%s/%snative", tmpdir(), test_tag);
+    snprintf(name, sizeof name, "%s/native", fixture_dir());
+    fixture_key(name, &o);
     assert_int_equal(syssem_open_ex(&s, name, 2, SYSSEM_OPEN, &o), SYSSEM_OK);
     assert_string_equal(syssem_native_key(s), name);
     assert_int_equal(stat(name, &st), 0);
@@ -204,12 +194,15 @@ static void native_keys(void **state)
                      SYSSEM_EKEY);
   } else {
     snprintf(name, sizeof name, "/%snative", test_tag);
+    fixture_key(name, &o);
     assert_int_equal(syssem_open_ex(&s, name, 2, SYSSEM_OPEN, &o), SYSSEM_OK);
     assert_string_equal(syssem_native_key(s), name);
     syssem_close(s);
     memset(name, 'a', sizeof name);
     name[0] = '/';
+    memcpy(name + 1, test_tag, strlen(test_tag));
     name[252] = '\0'; /* "/" + 251 bytes: the longest */
+    fixture_key(name, &o);
     assert_int_equal(syssem_open_ex(&s, name, 1, SYSSEM_CREATE_NEW, &o),
                      SYSSEM_OK);
     syssem_close(s);
@@ -236,24 +229,26 @@ static void uri_keys(void **state)
   (void)state;
   o.keyform = SYSSEM_KEYFORM_URI;
   snprintf(uri, sizeof uri, "posix:/%suri%%20x?legacyKey=abc", test_tag);
+  fixture_key(uri, &o);
   assert_int_equal(syssem_open_ex(&s, uri, 1, SYSSEM_OPEN, &o), SYSSEM_OK);
   assert_int_equal(syssem_backend(s), SYSSEM_BACKEND_POSIX);
   snprintf(path, sizeof path, "/%suri x", test_tag);
   assert_string_equal(syssem_native_key(s), path);
   syssem_close(s);
 
-  snprintf(path, sizeof path, "%s/%suri", tmpdir(), test_tag);
+  snprintf(path, sizeof path, "%s/uri", fixture_dir());
   snprintf(uri, sizeof uri, "systemv-84:%s", path);
+  fixture_key(uri, &o);
   assert_int_equal(syssem_open_ex(&s, uri, 3, SYSSEM_OPEN, &o), SYSSEM_OK);
   assert_int_equal(syssem_backend(s), SYSSEM_BACKEND_SYSV);
   assert_string_equal(syssem_native_key(s), path);
   {
-    /* Project id 84 names the set, not 'Q'. */
+    /* Project id 84 names the set, not the legacy keys' id. */
     key_t k = ftok(path, 84);
     int id = semget(k, 1, 0);
     assert_true(id >= 0);
     assert_int_equal(semctl(id, 0, GETVAL), 3);
-    assert_int_equal(semget(ftok(path, 'Q'), 1, 0), -1);
+    assert_int_equal(sysv_id_of(path), -1);
   }
   syssem_close(s);
 
@@ -408,24 +403,21 @@ static void signals_retried(void **state)
   syssem_close(s);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  struct CMUnitTest tests[16];
-  size_t n = 0;
+  static const test_case_t tests[] = {
+    TEST(fork_child_close),
+    TEST(exact_permissions),
+    TEST(native_keys),
+    TEST(uri_keys),
+    TEST(removed_underneath),
+    TEST(signals_retried),
+    /* Only System V has key files and undo: the POSIX run does not list
+     * these rather than skip them. */
+    TEST_IF(symlink_refused, on_sysv),
+    TEST_IF(tmpdir_key_files, on_sysv),
+    TEST_IF(undo_rules, on_sysv),
+  };
 
-  test_tag_init();
-  tests[n++] = (struct CMUnitTest)cmocka_unit_test(fork_child_close);
-  tests[n++] = (struct CMUnitTest)cmocka_unit_test(exact_permissions);
-  tests[n++] = (struct CMUnitTest)cmocka_unit_test(native_keys);
-  tests[n++] = (struct CMUnitTest)cmocka_unit_test(uri_keys);
-  tests[n++] = (struct CMUnitTest)cmocka_unit_test(removed_underneath);
-  tests[n++] = (struct CMUnitTest)cmocka_unit_test(signals_retried);
-  /* Only System V has key files and undo: the POSIX run does not list
-   * these rather than skip them. */
-  if (ON_SYSV) {
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(symlink_refused);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(tmpdir_key_files);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(undo_rules);
-  }
-  return _cmocka_run_group_tests("unix", tests, n, NULL, no_leftovers);
+  return TEST_MAIN("unix", tests);
 }

@@ -6,7 +6,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include "common.h"
+#include "api.h"
 
 #include <limits.h>
 #include <wchar.h>
@@ -59,7 +59,7 @@ static void failed_in(int code, const char *call)
   assert_non_null(strstr(syssem_last_error_message(), call));
 }
 
-/* SPEC section 1, Windows column ----------------------------------------- */
+/* Open modes, the Windows rule (docs/semantics.md) ------------------------ */
 
 /* OPEN and CREATE on an existing object both attach, leave its count alone
  * and ignore initial, in this process and in another. */
@@ -175,7 +175,7 @@ static void creator_exit_frees(void **state)
 
 /* Names ------------------------------------------------------------------- */
 
-/* Legacy keys give the stem of SPEC section 4, the one Unix derives, and
+/* Legacy keys give the stem of docs/keys.md, the one Unix derives, and
  * Windows knows the object under exactly that UTF-16 name. */
 static void legacy_stems(void **state)
 {
@@ -626,29 +626,28 @@ static void thread_local_errors(void **state)
   syssem_close(e.empty);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(open_and_create_keep_count),
-    cmocka_unit_test(open_existing_create_new),
-    cmocka_unit_test(last_handle_frees),
-    cmocka_unit_test(creator_exit_frees),
-    cmocka_unit_test(legacy_stems),
-    cmocka_unit_test(utf16_names),
-    cmocka_unit_test(global_names),
-    cmocka_unit_test(bad_names),
-    cmocka_unit_test(keyforms_meet),
-    cmocka_unit_test(value_and_overflow),
-    cmocka_unit_test(timeouts),
-    cmocka_unit_test(name_of_other_object),
-    cmocka_unit_test(access_denied),
-    cmocka_unit_test(thread_local_errors),
+  static const test_case_t tests[] = {
+    TEST(open_and_create_keep_count),
+    TEST(open_existing_create_new),
+    TEST(last_handle_frees),
+    TEST(creator_exit_frees),
+    TEST(legacy_stems),
+    TEST(utf16_names),
+    TEST(global_names),
+    TEST(bad_names),
+    TEST(keyforms_meet),
+    TEST(value_and_overflow),
+    TEST(timeouts),
+    TEST(name_of_other_object),
+    TEST(access_denied),
+    TEST(thread_local_errors),
   };
 
-  test_tag_init();
   if (!is_backend(SYSSEM_BACKEND_WIN32)) {
     fprintf(stderr, "test_win32: run with SYSSEM_BACKEND=win32\n");
     return 1;
   }
-  return cmocka_run_group_tests_name("windows", tests, NULL, no_leftovers);
+  return TEST_MAIN("windows", tests);
 }

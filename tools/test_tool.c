@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "unix_object.h"
+#include "fixture.h"
+#include "objects.h"
+#include "syssem_int.h"
 
 #if defined(__linux__)
 # include <sys/prctl.h>
@@ -387,17 +387,26 @@ static int toolv(struct out *o, const char *const *const *lists)
 
 static const char *const no_opts[] = { NULL };
 
-/* A key no other test or test run uses. */
-/* The string keys a test made and has not removed yet: after a failure the
- * teardown removes them, on both backends. */
-static char made_keys[8][128];
-static int nmade;
+/* Have the teardown remove key named with the options of a --backend NAME,
+ * --native or Qt 6.6 key too. */
+static void also_remove(const char *key, const char *backend_name,
+                        syssem_keyform_t keyform)
+{
+  syssem_options_t o = SYSSEM_OPTIONS_INIT;
 
+  if (backend_name != NULL)
+    o.backend = strcmp(backend_name, "sysv") == 0 ? SYSSEM_BACKEND_SYSV
+                                                  : SYSSEM_BACKEND_POSIX;
+  o.keyform = keyform;
+  fixture_key(key, &o);
+}
+
+/* A key no other test or test run uses. The teardown removes it, on both
+ * backends, if the test did not (the test support's key_for). */
 static void make_key(char *buf, size_t size, const char *tag)
 {
-  snprintf(buf, size, "syssem-tool-test-%ld-%s", (long)getpid(), tag);
-  if (nmade < 8)
-    snprintf(made_keys[nmade++], sizeof made_keys[0], "%s", buf);
+  snprintf(buf, size, "%s", key_for(tag));
+  also_remove(buf, other, SYSSEM_KEYFORM_LEGACY);
 }
 
 /* The count of key, as `syssem value` tells it. */
@@ -458,8 +467,6 @@ static void remove_checked(const char *const *kopts, const char *key,
   assert_non_null(strstr(o.out, "exists:  no"));
   if (in_list)
     assert_false(listed(native));
-  if (kopts[0] == NULL && nmade > 0 && strcmp(made_keys[nmade - 1], key) == 0)
-    nmade--;
 }
 
 static void rm_key(const char *key)
@@ -706,6 +713,8 @@ static void test_key_forms(void **state)
 
   /* A Qt 6.6 key: its type picks the backend. */
   snprintf(uri, sizeof uri, "posix:/%s-uri", key);
+  also_remove(uri, NULL, SYSSEM_KEYFORM_URI);
+  also_remove(uri, NULL, SYSSEM_KEYFORM_LEGACY);
   posix_uri_roundtrip(uri, uri);
 
   /* --legacy: the same text as a Qt string key. */
@@ -713,7 +722,8 @@ static void test_key_forms(void **state)
   assert_int_equal(TOOLK(&o, legacy_opts, "info", uri), 0);
   info_field(&o, "backend:", field, sizeof field);
   assert_string_equal(field, backend);
-  assert_non_null(strstr(o.out, "qipc_systemsem_posixsyssemtooltest"));
+  snprintf(field, sizeof field, "%sposix%s", SYSSEM__LEGACY_PREFIX, test_tag);
+  assert_non_null(strstr(o.out, field));
   remove_checked(legacy_opts, uri, 1);
 
   /* --native: a file path (System V) or a POSIX name. */
@@ -721,6 +731,7 @@ static void test_key_forms(void **state)
     snprintf(native, sizeof native, "%s/native-key", dir);
   else
     snprintf(native, sizeof native, "/%s-native", key);
+  also_remove(native, NULL, SYSSEM_KEYFORM_NATIVE);
   assert_int_equal(TOOLK(&o, native_opts, "create", "-n", "4", native), 0);
   assert_int_equal(value_of(native_opts, native), 4);
   assert_int_equal(TOOLK(&o, native_opts, "info", native), 0);
@@ -746,6 +757,7 @@ static void test_key_types(void **state)
   make_key(key, sizeof key, "types");
   snprintf(lower, sizeof lower, "posix:/%s", key);
   snprintf(upper, sizeof upper, "POSIX:/%s", key);
+  also_remove(lower, NULL, SYSSEM_KEYFORM_URI);
   posix_uri_roundtrip(upper, lower);
 
   /* systemv-084 is systemv-84, whatever the case. */
@@ -769,6 +781,7 @@ static void test_key_types(void **state)
   TOOL(&o, "info", "etcd://127.0.0.1:1/syssem-tool-test");
   assert_null(strstr(o.err, "Qt 6.6 key type"));
   snprintf(lower, sizeof lower, "db:%s", key);
+  also_remove(lower, NULL, SYSSEM_KEYFORM_LEGACY);
   assert_int_equal(TOOLK(&o, legacy_opts, "create", lower), 0);
   assert_int_equal(TOOLK(&o, legacy_opts, "info", lower), 0);
   info_field(&o, "backend:", field, sizeof field);
@@ -1500,9 +1513,6 @@ static void test_run_terminal(void **state)
  * its ledger. */
 static int teardown(void **state)
 {
-  const char *const other_opts[] = { "--backend", other, NULL };
-  struct out o;
-
   (void)state;
   while (nlive > 0) {
     kill(live[0], SIGKILL);
@@ -1517,24 +1527,14 @@ static int teardown(void **state)
     unlink(open_ledger->path);
     open_ledger = NULL;
   }
-  for (; nmade > 0; nmade--) {
-    TOOL(&o, "rm", "-f", made_keys[nmade - 1]);
-    TOOLK(&o, other_opts, "rm", "-f", made_keys[nmade - 1]);
-  }
   return 0;
 }
 
-static int group_teardown(void **state)
-{
-  (void)state;
-  return rmdir(dir);
-}
-
-#define T(f) cmocka_unit_test_teardown(f, teardown)
+#define T(f) TEST_TEARDOWN(f, teardown)
 
 int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
+  static const test_case_t tests[] = {
     T(test_usage_errors),
     T(test_help_and_version),
     T(test_one_operation_roundtrip),
@@ -1553,7 +1553,8 @@ int main(int argc, char **argv)
     T(test_run_status),
     T(test_run_signals),
   };
-  const char *tmp = getenv("TMPDIR");
+  char *tmp;
+  int r;
 
   if (argc >= 3 && strcmp(argv[1], "--helper") == 0)
     return helper(argc - 2, argv + 2);
@@ -1568,8 +1569,13 @@ int main(int argc, char **argv)
     perror("test_tool: realpath");
     return 2;
   }
-  snprintf(dir, sizeof dir, "%s/syssem-tool-test-XXXXXX",
-           tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+  /* The directory the library keeps key files in is a temporary one. */
+  if (syssem__key_dir(&tmp) != SYSSEM_OK) {
+    fprintf(stderr, "test_tool: %s\n", syssem_last_error_message());
+    return 2;
+  }
+  snprintf(dir, sizeof dir, "%s/syssem-tool-test-XXXXXX", tmp);
+  free(tmp);
   if (mkdtemp(dir) == NULL) {
     perror("test_tool: mkdtemp");
     return 2;
@@ -1578,5 +1584,11 @@ int main(int argc, char **argv)
   /* Orphans of our runs come to us, so that we can see them end. */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
-  return cmocka_run_group_tests(tests, NULL, group_teardown);
+  r = TEST_MAIN("tool", tests);
+  /* Every test removed what it wrote there. */
+  if (rmdir(dir) != 0) {
+    perror("test_tool: rmdir");
+    r = 1;
+  }
+  return r;
 }

@@ -5,11 +5,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "fixture.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -154,14 +150,14 @@ static void reason_is_fresh(void **state)
   assert_null(syssem__name_why());
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(canonical_form),
-    cmocka_unit_test(not_etcd),
-    cmocka_unit_test(malformed),
-    cmocka_unit_test(reason_is_fresh),
+  static const test_case_t tests[] = {
+    TEST(canonical_form),
+    TEST(not_etcd),
+    TEST(malformed),
+    TEST(reason_is_fresh),
   };
 
-  return cmocka_run_group_tests_name("etcd-key", tests, NULL, NULL);
+  return TEST_MAIN("etcd-key", tests);
 }

@@ -173,14 +173,13 @@ static void crash_blocked(void **state)
   shared_free(b, sizeof *b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(crash_random_point),
-    cmocka_unit_test(crash_blocked),
+  static const test_case_t tests[] = {
+    TEST(crash_random_point),
+    TEST(crash_blocked),
   };
 
-  test_tag_init();
   srand((unsigned)proc_getpid());
-  return cmocka_run_group_tests_name("crash", tests, NULL, no_leftovers);
+  return TEST_MAIN("crash", tests);
 }

@@ -72,7 +72,7 @@ static void out_of_descriptors(void **state)
          "free_slots=1 new_key=%d existing_key=%d leftovers_besides_existing=%d "
          "existing_count=%d",
          b->fresh_code[0], b->existing_code[0], b->fresh_code[1],
-         b->existing_code[1], proc_leftovers(test_tag) - 1, value_of(s));
+         b->existing_code[1], leftovers() - 1, value_of(s));
   /* No slot: refused, nothing made. One slot: enough. */
   assert_int_equal(b->fresh_code[0], SYSSEM_ENOSPC);
   assert_int_equal(b->existing_code[0], is_backend(SYSSEM_BACKEND_SYSV)
@@ -84,13 +84,15 @@ static void out_of_descriptors(void **state)
   }
   for (k = 0; k <= FREE_MAX; k++)
     assert_false(exists(b->fresh[k]));
-  assert_int_equal(proc_leftovers(test_tag), 1); /* the existing one only */
+  assert_int_equal(leftovers(), 1); /* the existing one only */
   assert_int_equal(value_of(s), 5);
   syssem_close(s);
   shared_free(b, sizeof *b);
 }
 
 struct setboard {
+  char keys[4 * SETS_MAX][128]; /* the parent's, so that its teardown can
+                                   sweep what a failing child leaves */
   int opened, fail_code, sets_at_fail, files_at_fail, sets_after, files_after;
   char fail_msg[256];
 };
@@ -125,7 +127,7 @@ static int sets_child(void *arg, int index)
   WCHECK(fclose(f) == 0);
   WCHECK(sets_here() == 0);
   for (i = 0; i < 4 * SETS_MAX; i++) {
-    r = syssem_open_ex(&s[i], key_for("sets"), 1, SYSSEM_OPEN, NULL);
+    r = syssem_open_ex(&s[i], b->keys[i], 1, SYSSEM_OPEN, NULL);
     if (r != SYSSEM_OK)
       break;
   }
@@ -133,20 +135,22 @@ static int sets_child(void *arg, int index)
   b->fail_code = r;
   snprintf(b->fail_msg, sizeof b->fail_msg, "%s", syssem_last_error_message());
   b->sets_at_fail = sets_here();
-  b->files_at_fail = proc_leftovers(test_tag);
+  b->files_at_fail = leftovers();
   while (i-- > 0)
     syssem_close(s[i]);
   b->sets_after = sets_here();
-  b->files_after = proc_leftovers(test_tag);
+  b->files_after = leftovers();
   return 0;
 }
 
 static void out_of_sysv_sets(void **state)
 {
   struct setboard *b = shared_alloc(sizeof *b);
+  int i;
 
   (void)state;
-  require_root();
+  for (i = 0; i < 4 * SETS_MAX; i++)
+    snprintf(b->keys[i], sizeof b->keys[i], "%s", key_for("sets"));
   crew_run(1, sets_child, b, PROMPT_MS);
   figure("out-of-sysv-sets", "semmni=%d opened=%d then=%d (%s) sets=%d "
          "key_files=%d after_close_sets=%d after_close_key_files=%d",
@@ -161,21 +165,16 @@ static void out_of_sysv_sets(void **state)
   shared_free(b, sizeof *b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  struct CMUnitTest tests[2];
-  size_t n = 0;
+  static const test_case_t tests[] = {
+    /* Valgrind emulates the descriptor limit above the kernel's: a create
+     * goes through in the kernel, then Valgrind takes the descriptor back
+     * and says EMFILE. The run says nothing about the library there. */
+    TEST_IF(out_of_descriptors, not_valgrind),
+    ROOT_TEST_IF(out_of_sysv_sets, on_sysv,
+                 "unshare(CLONE_NEWIPC) and the namespace's SEMMNI"),
+  };
 
-  test_tag_init();
-  /* Valgrind emulates the descriptor limit above the kernel's: a create
-   * goes through in the kernel, then Valgrind takes the descriptor back and
-   * says EMFILE. The run says nothing about the library there. */
-  if (getenv("SYSSEM_REL_VALGRIND") == NULL)
-    tests[n++] = REL_TEST(out_of_descriptors);
-  else
-    printf("note: out_of_descriptors is not run under Valgrind\n");
-  if (SYSV && rel_root_tests_wanted())
-    tests[n++] = REL_TEST(out_of_sysv_sets);
-  return _cmocka_run_group_tests("exhaustion", tests, n, NULL,
-                                 no_leftovers);
+  return TEST_MAIN("exhaustion", tests);
 }

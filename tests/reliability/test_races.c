@@ -405,8 +405,6 @@ static void create_new_loser_keeps_file(void **state)
   pid_t first, second;
 
   (void)state;
-  if (!SYSV)
-    skip();
   stop_init();
   assert_int_equal(pipe(hold), 0);
   snprintf(b->key, sizeof b->key, "%s", key_for("cnloser"));
@@ -457,8 +455,6 @@ static void remove_during_create(void **state)
   int id;
 
   (void)state;
-  if (!SYSV)
-    skip();
   stop_init();
   assert_int_equal(pipe(hold), 0);
   snprintf(b->key, sizeof b->key, "%s", key_for("rmcreate"));
@@ -543,8 +539,6 @@ static void remove_under_waiters(void **state)
   struct timespec nap = { 0, 1000000L };
 
   (void)state;
-  if (!SYSV)
-    skip();
   stop_init();
   snprintf(b->key, sizeof b->key, "%s", key_for("rmwait"));
   /* Persist so that the last waiter's close does not race the check. */
@@ -792,8 +786,6 @@ static void other_pid_namespace(void **state)
   int k;
 
   (void)state;
-  if (geteuid() != 0)
-    skip(); /* unshare(CLONE_NEWPID) needs root */
   s = open_or_fail(key, 3, SYSSEM_CREATE_NEW);
   assert_int_equal(syssem_try_acquire(s, 0), SYSSEM_OK);
   assert_int_equal(syssem_try_acquire(s, 0), SYSSEM_OK);
@@ -862,27 +854,17 @@ static void create_read_only_perms(void **state)
 static void key_file_places(void **state)
 {
   syssem_options_t o = SYSSEM_OPTIONS_INIT;
-  const char *old = getenv("TMPDIR");
-  char *saved = old ? strdup(old) : NULL;
   syssem_t *s = NULL;
 
   (void)state;
-  if (!SYSV)
-    skip();
   o.keyform = SYSSEM_KEYFORM_NATIVE;
   assert_int_equal(syssem_open_ex(&s, "/nonexistent-syssem-dir/k", 1,
                                   SYSSEM_OPEN, &o), SYSSEM_EKEY);
   assert_null(s);
-  setenv("TMPDIR", "/proc", 1);
+  fixture_setenv("TMPDIR", "/proc");
   assert_int_equal(syssem_open_ex(&s, key_for("proc"), 1, SYSSEM_OPEN, NULL),
                    SYSSEM_EKEY);
   assert_null(s);
-  if (saved) {
-    setenv("TMPDIR", saved, 1);
-    free(saved);
-  } else {
-    unsetenv("TMPDIR");
-  }
 }
 
 static void read_only_file_system(void **state)
@@ -890,8 +872,6 @@ static void read_only_file_system(void **state)
   pid_t pid;
 
   (void)state;
-  if (!SYSV || geteuid() != 0)
-    skip(); /* a private mount namespace needs root */
   pid = rel_fork();
   if (pid == 0) {
     char dir[] = "/tmp/syssem-rofs-XXXXXX";
@@ -929,8 +909,6 @@ static void undo_bound_consumer(void **state)
   pid_t pid;
 
   (void)state;
-  if (!SYSV)
-    skip();
   nu.flags = SYSSEM_NO_UNDO;
   producer = NULL;
   assert_int_equal(syssem_open_ex(&producer, key, 32767, SYSSEM_CREATE_NEW,
@@ -1006,27 +984,27 @@ static void cancellation(void **state)
   assert_false(exists(key));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(storm_create_new),
-    cmocka_unit_test(storm_mixed),
-    cmocka_unit_test(storm_create),
-    cmocka_unit_test(create_new_loser_keeps_file),
-    cmocka_unit_test(remove_during_create),
-    cmocka_unit_test(remove_under_waiters),
-    cmocka_unit_test(concurrent_resets),
-    cmocka_unit_test(stale_owner),
-    cmocka_unit_test(stale_owner_processes),
-    cmocka_unit_test(remove_under_openers),
-    cmocka_unit_test(other_pid_namespace),
-    cmocka_unit_test(create_read_only_perms),
-    cmocka_unit_test(key_file_places),
-    cmocka_unit_test(read_only_file_system),
-    cmocka_unit_test(undo_bound_consumer),
-    cmocka_unit_test(cancellation),
+  static const test_case_t tests[] = {
+    TEST(storm_create_new),
+    TEST(storm_mixed),
+    TEST(storm_create),
+    TEST_IF(create_new_loser_keeps_file, on_sysv),
+    TEST_IF(remove_during_create, on_sysv),
+    TEST_IF(remove_under_waiters, on_sysv),
+    TEST(concurrent_resets),
+    TEST(stale_owner),
+    TEST(stale_owner_processes),
+    TEST(remove_under_openers),
+    ROOT_TEST(other_pid_namespace, "unshare(CLONE_NEWPID)"),
+    TEST(create_read_only_perms),
+    TEST_IF(key_file_places, on_sysv),
+    ROOT_TEST_IF(read_only_file_system, on_sysv,
+                 "a private mount namespace (unshare(CLONE_NEWNS), mount)"),
+    TEST_IF(undo_bound_consumer, on_sysv),
+    TEST(cancellation),
   };
 
-  test_tag_init();
-  return cmocka_run_group_tests_name("races", tests, NULL, no_leftovers);
+  return TEST_MAIN("races", tests);
 }

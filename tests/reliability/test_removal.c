@@ -179,13 +179,12 @@ static void removal_underneath(void **state)
   assert_int_equal(remove_odd, 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(removal_underneath),
+  static const test_case_t tests[] = {
+    TEST(removal_underneath),
   };
 
-  test_tag_init();
   srand((unsigned)proc_getpid());
-  return cmocka_run_group_tests_name("removal", tests, NULL, no_leftovers);
+  return TEST_MAIN("removal", tests);
 }

@@ -1,6 +1,6 @@
 /*
- * Hostile key files and other users (needs root: the other user is
- * "nobody", reached by setuid in a forked child, as setpriv would).
+ * Hostile key files and other users (the root-only tests: the other user
+ * is "nobody", reached by setuid in a forked child, as setpriv would).
  *  - Something planted at the System V key-file path (a symlink to a file, a
  *    dangling symlink, a symlink to a directory, a FIFO) is refused with
  *    SYSSEM_EKEY by every mode and by syssem_remove, and neither it nor what
@@ -19,26 +19,6 @@
 #include <grp.h>
 #include <pwd.h>
 
-static char scratch[64]; /* a private directory for planted targets */
-
-static int setup(void **state)
-{
-  (void)state;
-  snprintf(scratch, sizeof scratch, "/tmp/syssem-rel-XXXXXX");
-  assert_non_null(mkdtemp(scratch));
-  assert_int_equal(chmod(scratch, 0755), 0);
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  char cmd[128];
-
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch);
-  assert_int_equal(system(cmd), 0);
-  return no_leftovers(state);
-}
-
 static uid_t nobody_uid(gid_t *gid)
 {
   struct passwd *pw = getpwnam("nobody");
@@ -56,7 +36,6 @@ static int as_nobody(int (*fn)(void *), void *arg)
   pid_t pid;
   int st;
 
-  require_root();
   pid = rel_fork();
   if (pid == 0) {
     WCHECK(setgroups(0, NULL) == 0);
@@ -124,8 +103,8 @@ static void refused_everywhere(const char *key, const syssem_options_t *o)
 
 static void planted_key_file(void **state)
 {
-  const char *key = key_for("planted");
-  char path[512], target[128], dir[128], dangling[128];
+  const char *key = key_for("planted"), *scratch = fixture_dir();
+  char path[512], target[600], dir[600], dangling[600];
   struct stat before, after, dbefore, dafter;
   syssem_options_t native = SYSSEM_OPTIONS_INIT;
   int kind;
@@ -168,16 +147,15 @@ static void planted_key_file(void **state)
 
 static void foreign_key_file(void **state)
 {
-  const char *key = key_for("foreignfile");
+  const char *key = key_for("foreignfile"), *scratch = fixture_dir();
   syssem_options_t native = SYSSEM_OPTIONS_INIT;
-  char path[512], nfile[128];
+  char path[512], nfile[600];
   struct stat before, after;
   syssem_t *s;
   gid_t gid;
   uid_t uid = nobody_uid(&gid);
 
   (void)state;
-  require_root();
   /* Legacy: nobody's regular file at the key path is used as it is. */
   key_path(key, path, sizeof path);
   write_file(path, "nobody's\n", 0644);
@@ -361,21 +339,16 @@ static void exact_permissions(void **state)
          "0604,0400 all_exact=1");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  struct CMUnitTest tests[8];
-  size_t n = 0;
+  static const test_case_t tests[] = {
+    TEST(exact_permissions),
+    TEST_IF(planted_key_file, on_sysv),
+    ROOT_TEST(other_user_0600, "setuid to nobody"),
+    ROOT_TEST(other_user_0666, "setuid to nobody"),
+    ROOT_TEST(foreign_semaphore, "setuid to nobody"),
+    ROOT_TEST_IF(foreign_key_file, on_sysv, "chown to nobody"),
+  };
 
-  test_tag_init();
-  tests[n++] = REL_TEST(exact_permissions);
-  if (SYSV)
-    tests[n++] = REL_TEST(planted_key_file);
-  if (rel_root_tests_wanted()) {
-    tests[n++] = REL_TEST(other_user_0600);
-    tests[n++] = REL_TEST(other_user_0666);
-    tests[n++] = REL_TEST(foreign_semaphore);
-    if (SYSV)
-      tests[n++] = REL_TEST(foreign_key_file);
-  }
-  return _cmocka_run_group_tests("security", tests, n, setup, teardown);
+  return TEST_MAIN("security", tests);
 }

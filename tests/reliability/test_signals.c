@@ -185,15 +185,14 @@ static void signals_try_zero(void **state)
   run_scenario(&sc);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(signals_acquire),
-    cmocka_unit_test(signals_try_timeout),
-    cmocka_unit_test(signals_try_woken),
-    cmocka_unit_test(signals_try_zero),
+  static const test_case_t tests[] = {
+    TEST(signals_acquire),
+    TEST(signals_try_timeout),
+    TEST(signals_try_woken),
+    TEST(signals_try_zero),
   };
 
-  test_tag_init();
-  return cmocka_run_group_tests_name("signals", tests, NULL, no_leftovers);
+  return TEST_MAIN("signals", tests);
 }

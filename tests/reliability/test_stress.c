@@ -100,13 +100,12 @@ static void stress_count3(void **state)
   stress(3, "stress-countK");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(stress_count1),
-    cmocka_unit_test(stress_count3),
+  static const test_case_t tests[] = {
+    TEST(stress_count1),
+    TEST(stress_count3),
   };
 
-  test_tag_init();
-  return cmocka_run_group_tests_name("stress", tests, NULL, no_leftovers);
+  return TEST_MAIN("stress", tests);
 }

@@ -164,15 +164,14 @@ static void threads_removal(void **state)
   assert_true(r == SYSSEM_OK || r == SYSSEM_ENOENT);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(threads_count1),
-    cmocka_unit_test(threads_count3),
-    cmocka_unit_test(threads_removal),
+  static const test_case_t tests[] = {
+    TEST(threads_count1),
+    TEST(threads_count3),
+    TEST(threads_removal),
   };
 
-  test_tag_init();
   srand((unsigned)proc_getpid());
-  return cmocka_run_group_tests_name("threads", tests, NULL, no_leftovers);
+  return TEST_MAIN("threads", tests);
 }

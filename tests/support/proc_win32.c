@@ -137,6 +137,7 @@ proc_t *proc_start(const char *const argv[])
   if (ok) {
     CloseHandle(pi.hThread);
     p->process = pi.hProcess;
+    proc_live_add(p);
   }
 
 cleanup:
@@ -228,6 +229,7 @@ int proc_wait(proc_t *p)
   DWORD code = 0;
   int r = -1;
 
+  proc_live_drop(p);
   CloseHandle(p->in);
   if (WaitForSingleObject(p->process, INFINITE) == WAIT_OBJECT_0 &&
       GetExitCodeProcess(p->process, &code))
@@ -248,14 +250,6 @@ long long proc_now_ms(void)
   QueryPerformanceCounter(&c);
   return c.QuadPart / f.QuadPart * 1000 +
          c.QuadPart % f.QuadPart * 1000 / f.QuadPart;
-}
-
-/* Windows keeps no files for its semaphores: an object lives exactly as long
- * as its handles, which the tests check themselves. */
-int proc_leftovers(const char *stem_prefix)
-{
-  (void)stem_prefix;
-  return 0;
 }
 
 unsigned long proc_getpid(void)

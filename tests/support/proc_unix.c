@@ -1,7 +1,6 @@
 /* Test support, Unix: posix_spawn with two pipes. SPDX-License-Identifier: MIT */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -48,6 +47,7 @@ proc_t *proc_start(const char *const argv[])
   close(from[1]);
   p->in = to[1];
   p->out = from[0];
+  proc_live_add(p);
   return p;
 fail:
   if (to[0] >= 0) { close(to[0]); close(to[1]); }
@@ -111,6 +111,7 @@ int proc_wait(proc_t *p)
 {
   int st = 0, r;
 
+  proc_live_drop(p);
   close(p->in);
   while ((r = waitpid(p->pid, &st, 0)) < 0 && errno == EINTR)
     ;
@@ -127,36 +128,6 @@ long long proc_now_ms(void)
 
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int count_prefix(const char *dir, const char *prefix)
-{
-  size_t len = strlen(prefix);
-  struct dirent *e;
-  int n = 0;
-  DIR *d = opendir(dir);
-
-  if (d == NULL)
-    return 0;
-  while ((e = readdir(d)) != NULL)
-    if (strncmp(e->d_name, prefix, len) == 0)
-      n++;
-  closedir(d);
-  return n;
-}
-
-int proc_leftovers(const char *stem_prefix)
-{
-  const char *tmp = getenv("TMPDIR");
-  char name[512];
-  int n;
-
-  snprintf(name, sizeof name, "qipc_systemsem_%s", stem_prefix);
-  n = count_prefix(tmp && *tmp ? tmp : "/tmp", name);
-  /* POSIX names: glibc's /dev/shm/sem.x, musl's /dev/shm/x. */
-  snprintf(name, sizeof name, "sem.qipc_systemsem_%s", stem_prefix);
-  n += count_prefix("/dev/shm", name);
-  return n + count_prefix("/dev/shm", name + 4);
 }
 
 unsigned long proc_getpid(void)

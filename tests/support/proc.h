@@ -1,7 +1,8 @@
 /*
  * Test support: start a helper process with pipes on its stdin and stdout,
  * talk to it line by line, kill it, reap it. proc_unix.c and proc_win32.c
- * implement it; the tests themselves stay portable.
+ * implement it; the tests themselves stay portable. A process started and
+ * not yet waited for is killed and reaped by the test's teardown.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -35,9 +36,11 @@ unsigned long proc_getpid(void);
 /* Monotonic milliseconds, for measuring elapsed time in tests. */
 long long proc_now_ms(void);
 
-/* How many semaphore objects and key files whose names start with
- * "qipc_systemsem_" + stem_prefix exist now (key-file directory and POSIX
- * shared-memory directory; 0 where the platform keeps no such files). */
-int proc_leftovers(const char *stem_prefix);
+/* Kill and reap every process started and not yet waited for. */
+void proc_reap_all(void);
+
+/* For proc_unix.c and proc_win32.c: note p as started, or as waited for. */
+void proc_live_add(proc_t *p);
+void proc_live_drop(proc_t *p);
 
 #endif

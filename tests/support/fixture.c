@@ -1,0 +1,278 @@
+/*
+ * Test support: test_main, the per-test cleanup registry, keys and tags
+ * (fixture.h).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+
+#include "fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proc.h"
+
+char test_tag[96];
+
+/* The registry: a stack of undo calls. A test's teardown undoes down to the
+ * mark its setup left; exit undoes the rest. */
+struct undo {
+  void (*fn)(void *);
+  void *arg;
+};
+
+static struct undo *undos;
+static size_t nundo, capundo;
+static size_t mark;
+static unsigned long owner_pid; /* the process whose registry this is */
+
+static void *must(void *p)
+{
+  if (p == NULL) {
+    fprintf(stderr, "test support: out of memory\n");
+    abort();
+  }
+  return p;
+}
+
+void fixture_defer(void (*fn)(void *), void *arg)
+{
+  if (nundo == capundo) {
+    capundo = capundo ? 2 * capundo : 64;
+    undos = must(realloc(undos, capundo * sizeof *undos));
+  }
+  undos[nundo].fn = fn;
+  undos[nundo].arg = arg;
+  nundo++;
+}
+
+static void undo_to(size_t level)
+{
+  while (nundo > level) {
+    nundo--;
+    undos[nundo].fn(undos[nundo].arg);
+  }
+}
+
+static void undo_all_at_exit(void)
+{
+  if (proc_getpid() == owner_pid) {
+    proc_reap_all();
+    undo_to(0);
+  }
+  free(undos);
+  undos = NULL;
+  nundo = capundo = 0;
+}
+
+/* A malloc'd copy of the text printf makes of fmt and ap. */
+static char *vformat(const char *fmt, va_list ap)
+{
+  va_list again;
+  char *s;
+  int n;
+
+  va_copy(again, ap);
+  n = vsnprintf(NULL, 0, fmt, again);
+  va_end(again);
+  if (n < 0)
+    abort();
+  s = must(malloc((size_t)n + 1));
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+char *fixture_printf(const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+
+  va_start(ap, fmt);
+  s = vformat(fmt, ap);
+  va_end(ap);
+  fixture_defer(free, s);
+  return s;
+}
+
+static void remove_file(void *path)
+{
+  remove(path);
+  free(path);
+}
+
+void fixture_file(const char *path)
+{
+  fixture_defer(remove_file, must(strdup(path)));
+}
+
+/* Keys ----------------------------------------------------------------------- */
+
+struct tracked_key {
+  syssem_options_t opts;
+  char *key;
+};
+
+static void remove_key(void *p)
+{
+  struct tracked_key *k = p;
+
+  syssem_remove(k->key, &k->opts);
+  free(k->key);
+  free(k);
+}
+
+/* Track key (malloc'd; the registry frees it) for removal with opts. */
+static const char *track(char *key, const syssem_options_t *opts)
+{
+  static const syssem_options_t defaults = SYSSEM_OPTIONS_INIT;
+  struct tracked_key *k = must(malloc(sizeof *k));
+
+  k->opts = opts != NULL ? *opts : defaults;
+  k->key = key;
+  fixture_defer(remove_key, k);
+  return key;
+}
+
+void fixture_key(const char *key, const syssem_options_t *opts)
+{
+  track(must(strdup(key)), opts);
+}
+
+static char *format(const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+
+  va_start(ap, fmt);
+  s = vformat(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+const char *key_for(const char *name)
+{
+  static unsigned long n;
+
+  return track(format("%s%s%lu", test_tag, name, n++), NULL);
+}
+
+/* The tag ----------------------------------------------------------------- */
+
+static int tag_init(void)
+{
+  const char *prefix = getenv("SYSSEM_TEST_PREFIX");
+  unsigned long pid = proc_getpid();
+  size_t i, len;
+
+  if (prefix == NULL || *prefix == '\0')
+    prefix = "sst";
+  len = strlen(prefix);
+  for (i = 0; i < len; i++) {
+    char c = prefix[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
+      fprintf(stderr, "SYSSEM_TEST_PREFIX '%s': only ASCII letters, which "
+              "a legacy name keeps\n", prefix);
+      return -1;
+    }
+  }
+  if (len > sizeof test_tag - 24) {
+    fprintf(stderr, "SYSSEM_TEST_PREFIX '%s' is too long\n", prefix);
+    return -1;
+  }
+  memcpy(test_tag, prefix, len);
+  do {
+    test_tag[len++] = (char)('a' + pid % 10);
+    pid /= 10;
+  } while (pid != 0);
+  test_tag[len++] = 'z';
+  test_tag[len] = '\0';
+  return 0;
+}
+
+/* Running the tests ---------------------------------------------------------- */
+
+static int fixture_setup(void **state)
+{
+  (void)state;
+  mark = nundo;
+  return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+  const test_case_t *c = *state;
+  int r = 0, left;
+
+  if (c->teardown != NULL && c->teardown(state) != 0)
+    r = -1;
+  proc_reap_all();
+  left = leftovers();
+  if (left != 0) {
+    print_error("%s left %d object(s) named %s*:\n", c->name, left, test_tag);
+    leftovers_of(test_tag, 1);
+    r = -1;
+  }
+  undo_to(mark);
+  if (leftovers() != 0) {
+    print_error("%s: not removed by its teardown either:\n", c->name);
+    leftovers_of(test_tag, 1);
+    r = -1;
+  }
+  return r;
+}
+
+static int selected(const test_case_t *c, int root)
+{
+  return (c->root != NULL) == root && (c->when == NULL || c->when());
+}
+
+int test_main(int argc, char **argv, const char *group,
+              const test_case_t *cases, size_t n)
+{
+  struct CMUnitTest *tests;
+  size_t i, k = 0;
+  int root = argc > 1 && strcmp(argv[1], "--root") == 0;
+  int failed;
+
+  if (tag_init() != 0)
+    return 1;
+  owner_pid = proc_getpid();
+  atexit(undo_all_at_exit);
+  tests = must(calloc(n ? n : 1, sizeof *tests));
+  for (i = 0; i < n; i++) {
+    if (!selected(&cases[i], root))
+      continue;
+    tests[k].name = cases[i].name;
+    tests[k].test_func = cases[i].fn;
+    tests[k].setup_func = fixture_setup;
+    tests[k].teardown_func = fixture_teardown;
+    tests[k].initial_state = (void *)&cases[i];
+    k++;
+  }
+  if (k == 0) {
+    printf("SKIP: %s: no %stest applies here\n", group,
+           root ? "root-only " : "");
+    free(tests);
+    return 77;
+  }
+  if (root && !running_as_root()) {
+    printf("SKIP: %s: these tests need root:\n", group);
+    for (i = 0; i < k; i++)
+      printf("  %s: %s\n", tests[i].name,
+             ((const test_case_t *)tests[i].initial_state)->root);
+    free(tests);
+    return 77;
+  }
+  failed = _cmocka_run_group_tests(group, tests, k, NULL, NULL);
+  free(tests);
+  proc_reap_all();
+  undo_to(0);
+  if (leftovers() != 0) {
+    printf("%s: left behind after the last test:\n", group);
+    leftovers_of(test_tag, 1);
+    failed++;
+  }
+  return failed == 0 ? 0 : 1;
+}
