@@ -483,8 +483,9 @@ static void test_uri_scheme_and_type(void **state)
   (void)state;
   for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
     if (syssem__uri_scheme(schemes[i].key) != schemes[i].len)
-      fail_msg("scheme of '%s': %zu, expected %zu", schemes[i].key,
-               syssem__uri_scheme(schemes[i].key), schemes[i].len);
+      fail_msg("scheme of '%s': %lu, expected %lu", schemes[i].key,
+               (unsigned long)syssem__uri_scheme(schemes[i].key),
+               (unsigned long)schemes[i].len); /* msvcrt has no %zu */
   assert_int_equal(syssem__uri_scheme(NULL), 0);
   for (i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++)
     if (syssem__uri_type(bad_types[i], strlen(bad_types[i]), &b, &id) !=

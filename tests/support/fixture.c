@@ -26,6 +26,7 @@ struct undo {
 static struct undo *undos;
 static size_t nundo, capundo;
 static size_t mark;
+static int left_before; /* leftovers() when the current test began */
 static unsigned long owner_pid; /* the process whose registry this is */
 
 static void *must(void *p)
@@ -197,6 +198,8 @@ static int fixture_setup(void **state)
 {
   (void)state;
   mark = nundo;
+  /* What an earlier test left is reported once, by that test. */
+  left_before = leftovers();
   return 0;
 }
 
@@ -208,14 +211,14 @@ static int fixture_teardown(void **state)
   if (c->teardown != NULL && c->teardown(state) != 0)
     r = -1;
   proc_reap_all();
-  left = leftovers();
-  if (left != 0) {
+  left = leftovers() - left_before;
+  if (left > 0) {
     print_error("%s left %d object(s) named %s*:\n", c->name, left, test_tag);
     leftovers_of(test_tag, 1);
     r = -1;
   }
   undo_to(mark);
-  if (leftovers() != 0) {
+  if (left > 0 && leftovers() > left_before) {
     print_error("%s: not removed by its teardown either:\n", c->name);
     leftovers_of(test_tag, 1);
     r = -1;
@@ -238,6 +241,12 @@ int test_main(int argc, char **argv, const char *group,
 
   if (tag_init() != 0)
     return 1;
+  if (leftovers() != 0) {
+    printf("%s: objects named %s* exist before the first test:\n", group,
+           test_tag);
+    leftovers_of(test_tag, 1);
+    return 1;
+  }
   owner_pid = proc_getpid();
   atexit(undo_all_at_exit);
   tests = must(calloc(n ? n : 1, sizeof *tests));

@@ -91,7 +91,8 @@ void fixture_setenv(const char *name, const char *value);
 
 /* How many objects (key files, System V key files of native keys, POSIX
  * names) whose names start with prefix, or with the legacy prefix and then
- * prefix, exist now; where the library keeps them is asked of the library.
+ * prefix, exist now; where the library keeps them is asked of the library,
+ * the key-file directory once, at the first call (test_main makes it).
  * Each one's path is printed when print is non-zero. 0 where objects are
  * not files (Windows). */
 int leftovers_of(const char *prefix, int print);

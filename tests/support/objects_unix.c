@@ -86,13 +86,16 @@ static int count_in(const char *dir, const char *before, const char *prefix,
 
 int leftovers_of(const char *prefix, int print)
 {
-  char *dir;
+  /* The directory of key files as the program started: a test may point
+   * TMPDIR elsewhere for a while, its leftovers are still looked for here
+   * (what it makes in its own TMPDIR goes with its fixture_dir). */
+  static char *dir;
   int n = 0;
 
-  if (syssem__key_dir(&dir) == SYSSEM_OK) {
+  if (dir == NULL && syssem__key_dir(&dir) != SYSSEM_OK)
+    dir = NULL;
+  if (dir != NULL)
     n += count_in(dir, "", prefix, print);
-    free(dir);
-  }
   if (syssem__px_dir != NULL)
     n += count_in(syssem__px_dir, syssem__px_prefix, prefix, print);
   return n;
