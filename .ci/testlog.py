@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Read a meson test log and say what it shows, in one line:
+
+    testlog.py BUILD_DIR [--skips-allowed REGEX] [--label TEXT]
+
+Prints "LABEL: N passed, M failed, K skipped" and the skipped tests. Fails
+(exit 1) when no test ran, when a test failed, or when a test whose name
+does not match REGEX was skipped (without --skips-allowed, none may be):
+a skip is never counted as a pass."""
+import argparse
+import json
+import os
+import re
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument('build')
+ap.add_argument('--skips-allowed', default=None)
+ap.add_argument('--label', default=None)
+args = ap.parse_args()
+
+path = os.path.join(args.build, 'meson-logs', 'testlog.json')
+results = []
+if os.path.exists(path):
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                results.append((r['name'], r['result']))
+
+ok = [n for n, r in results if r in ('OK', 'EXPECTEDFAIL')]
+skipped = [n for n, r in results if r == 'SKIP']
+failed = [n for n, r in results if r not in ('OK', 'EXPECTEDFAIL', 'SKIP')]
+label = args.label or args.build
+print('%s: %d passed, %d failed, %d skipped' %
+      (label, len(ok), len(failed), len(skipped)))
+for n in skipped:
+    print('  skipped: ' + n)
+allowed = re.compile(args.skips_allowed) if args.skips_allowed else None
+unexpected = [n for n in skipped if allowed is None or not allowed.search(n)]
+for n in unexpected:
+    print('  a skip this run must not have: ' + n)
+for n in failed:
+    print('  failed: ' + n)
+sys.exit(0 if results and not failed and not unexpected else 1)
