@@ -23,12 +23,17 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "syssem_int.h"
 
 /* How long a waiter must stay without an answer to count as blocked. */
 #define BLOCK_MS 400L
@@ -999,6 +1004,213 @@ static void uri_forms(void **state)
   scratch_remove(real);
 }
 
+/* Creation races ---------------------------------------------------------------- */
+
+/* A byte on fd within PROMPT_MS, or fail. */
+static void byte_on(int fd)
+{
+  struct pollfd p;
+  char b;
+
+  p.fd = fd;
+  p.events = POLLIN;
+  p.revents = 0;
+  while (poll(&p, 1, (int)PROMPT_MS) < 0)
+    assert_int_equal(errno, EINTR);
+  assert_true(p.revents & POLLIN);
+  assert_int_equal(read(fd, &b, 1), 1);
+}
+
+/* The hook of a child that stops at "sysv-created": between making the set
+ * and putting its count in place. */
+static int hook_out = -1, hook_in = -1;
+
+static void stop_after_semget(const char *point)
+{
+  char b = 'p';
+
+  if (strcmp(point, "sysv-created") != 0)
+    return;
+  if (write(hook_out, &b, 1) != 1 || read(hook_in, &b, 1) != 1)
+    _exit(2);
+}
+
+/* libsyssem creates with 3 and is stopped right after its semget; Qt opens
+ * with Create(5) in that window and sets 5 with SETVAL. libsyssem's count
+ * must not land on top (8): two initialisations overwrite each other, and
+ * the count is Qt's 5, the later one. No opener saw an unset count: Qt's
+ * SETVAL came before any acquire. */
+static void qt_create_during_creation(void **state)
+{
+  const char *key = qkey("qtcreaterace", "");
+  int up[2], down[2], st;
+  syssem_t *s;
+  proc_t *q;
+  pid_t pid;
+
+  (void)state;
+  assert_int_equal(pipe(up), 0);
+  assert_int_equal(pipe(down), 0);
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    syssem_t *c = NULL;
+    int v = -1;
+
+    hook_out = up[1];
+    hook_in = down[0];
+    syssem__hook = stop_after_semget;
+    if (syssem_open_ex(&c, key, 3, SYSSEM_CREATE_NEW, NULL) != SYSSEM_OK ||
+        syssem_value(c, &v) != SYSSEM_OK)
+      _exit(3);
+    /* Tell the count, then keep the set until told. */
+    if (write(up[1], &v, sizeof v) != (ssize_t)sizeof v ||
+        read(down[0], &st, 1) != 1)
+      _exit(4);
+    syssem_close(c);
+    _exit(0);
+  }
+  byte_on(up[0]); /* stopped after semget */
+  q = qt_start(key, 5, "create", "ready");
+  assert_int_equal(write(down[1], "g", 1), 1);
+  {
+    int v = -1;
+
+    assert_int_equal(read(up[0], &v, sizeof v), (ssize_t)sizeof v);
+    assert_int_equal(v, 5);
+  }
+  s = lib_open(key, 0, SYSSEM_OPEN_EXISTING);
+  assert_int_equal(value_of(s), 5);
+  acquire_ok(q);
+  assert_int_equal(value_of(s), 4);
+  lib_close(s);
+  assert_int_equal(write(down[1], "q", 1), 1);
+  assert_true(waitpid(pid, &st, 0) == pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  stop(q);
+  assert_false(exists(key));
+  close(up[0]);
+  close(up[1]);
+  close(down[0]);
+  close(down[1]);
+}
+
+/* Qt's own race (docs/qt-compat.md): a Qt Open that made the key file,
+ * stopped before its semget while libsyssem makes the set on that file,
+ * still believes it made the file, and its destructor unlinks it. The live
+ * set is orphaned, and the next opener makes a second one: two holders of a
+ * count-1 semaphore. This test shows the behaviour the document describes;
+ * a Qt that fixes it fails here, and the document must change. */
+static void qt_open_race_orphans(void **state)
+{
+  const char *key = qkey("qtopenrace", "");
+  const char *shim = getenv("SYSSEM_PAUSE_SHIM");
+  const char *dir = fixture_dir();
+  char paused[PATH_MAX], resume[PATH_MAX];
+  syssem_t *first, *second;
+  proc_t *q;
+  int fd, old;
+
+  (void)state;
+  if (shim == NULL || *shim == '\0')
+    skip();
+  FMT(paused, "%s/paused", dir);
+  FMT(resume, "%s/resume", dir);
+  assert_int_equal(mkfifo(paused, 0600), 0);
+  assert_int_equal(mkfifo(resume, 0600), 0);
+  fixture_setenv("LD_PRELOAD", shim);
+  fixture_setenv("SYSSEM_SHIM_PAUSED", paused);
+  fixture_setenv("SYSSEM_SHIM_RESUME", resume);
+  {
+    const char *argv[5];
+
+    argv[0] = getenv("QT_HELPER");
+    argv[1] = key;
+    argv[2] = "1";
+    argv[3] = "open";
+    argv[4] = NULL;
+    q = proc_start(argv);
+  }
+  fixture_setenv("LD_PRELOAD", NULL);
+  fixture_setenv("SYSSEM_SHIM_PAUSED", NULL);
+  fixture_setenv("SYSSEM_SHIM_RESUME", NULL);
+  assert_non_null(q);
+  /* Qt has made the key file and is stopped before its semget. */
+  fd = open(paused, O_RDONLY);
+  assert_true(fd >= 0);
+  byte_on(fd);
+  close(fd);
+  first = lib_open(key, 1, SYSSEM_OPEN);
+  assert_true(syssem_created(first)); /* the set, on Qt's file */
+  fd = open(resume, O_WRONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "r", 1), 1);
+  close(fd);
+  expect(q, "ready"); /* Qt attached to libsyssem's set */
+  assert_int_equal(syssem_try_acquire(first, 0), SYSSEM_OK);
+  /* Keep the old key file's inode in use, as any process that has it open
+   * does: otherwise the next file may get the same inode number, hence the
+   * same ftok key, and find the orphan again by chance. */
+  old = open(syssem_native_key(first), O_RDONLY);
+  assert_true(old >= 0);
+  stop(q); /* Qt's destructor unlinks "its" key file */
+  assert_int_equal(access(syssem_native_key(first), F_OK), -1);
+  /* The next opener finds no key file and makes a second set. */
+  second = lib_open(key, 1, SYSSEM_OPEN);
+  assert_true(syssem_created(second));
+  assert_int_equal(syssem_try_acquire(second, 0), SYSSEM_OK); /* 2 holders */
+  assert_int_equal(syssem_release(second, 1), SYSSEM_OK);
+  assert_int_equal(syssem_release(first, 1), SYSSEM_OK);
+  /* Each owner removes its own set, and only its own: nothing is left. */
+  lib_close(first);
+  assert_true(exists(key));
+  lib_close(second);
+  assert_false(exists(key));
+  close(old);
+}
+
+/* A key with a leading byte-order mark names what the key without it names,
+ * for Qt as for libsyssem; a key that is only the mark is a key error for
+ * both. */
+static void byte_order_mark(void **state)
+{
+  char key[256], bom_key[256];
+  proc_t *q;
+  syssem_t *s;
+
+  (void)state;
+  FMT(key, "%s", qkey("bom", ""));
+  FMT(bom_key, "\xEF\xBB\xBF%s", key);
+  s = lib_open(bom_key, 2, SYSSEM_CREATE_NEW);
+  q = qt_start(key, 0, "open", "ready");
+  acquire_ok(q);
+  assert_int_equal(value_of(s), 1);
+  stop(q);
+  lib_close(s);
+  assert_false(exists(key));
+  q = qt_start(bom_key, 2, "create", "ready");
+  s = lib_open(key, 0, SYSSEM_OPEN_EXISTING);
+  assert_int_equal(value_of(s), 2);
+  lib_close(s);
+  stop(q);
+  assert_false(exists(key));
+  s = NULL;
+  assert_int_equal(syssem_open_ex(&s, "\xEF\xBB\xBF", 1, SYSSEM_OPEN, NULL),
+                   SYSSEM_EKEY);
+  /* Qt's KeyError is 2; its text differs between versions. */
+  {
+    const char *argv[] = { getenv("QT_HELPER"), "\xEF\xBB\xBF", "1", "create",
+                           NULL };
+    char got[512];
+
+    q = proc_start(argv);
+    assert_non_null(q);
+    assert_int_equal(proc_read(q, got, sizeof got, PROMPT_MS), 0);
+    assert_memory_equal(got, "err 2", 5);
+    stop(q);
+  }
+}
+
 int main(int argc, char **argv)
 {
   static const test_case_t tests[] = {
@@ -1015,6 +1227,9 @@ int main(int argc, char **argv)
     TEST_TEARDOWN(native_key_tmpdir, cleanup),
     TEST_TEARDOWN(uri_meets_qt, cleanup),
     TEST_TEARDOWN(uri_forms, cleanup),
+    TEST_TEARDOWN(qt_create_during_creation, cleanup),
+    TEST_TEARDOWN(qt_open_race_orphans, cleanup),
+    TEST_TEARDOWN(byte_order_mark, cleanup),
   };
   const char *qt = getenv("QT_HELPER");
   const char *group;

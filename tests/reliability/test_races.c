@@ -515,13 +515,17 @@ struct waitboard {
   atomic_int woken;
 };
 
+/* Persistent: the waiter that recreates the object owns it, and its close
+ * would remove it under the waiters still on their way to it. */
 static int waiter(void *arg, int i)
 {
   struct waitboard *b = arg;
-  syssem_t *s = syssem_open(b->key, 0, SYSSEM_OPEN);
+  syssem_options_t o = SYSSEM_OPTIONS_INIT;
+  syssem_t *s = NULL;
 
   (void)i;
-  WCHECK(s != NULL);
+  o.flags = SYSSEM_PERSIST;
+  WCHECK(syssem_open_ex(&s, b->key, 0, SYSSEM_OPEN, &o) == SYSSEM_OK);
   WCHECK(syssem_acquire(s) == SYSSEM_OK);
   atomic_fetch_add(&b->woken, 1);
   syssem_close(s);
@@ -984,6 +988,109 @@ static void cancellation(void **state)
   assert_false(exists(key));
 }
 
+/* A child that opens key, then releases (op > 0) or takes (op < 0) one
+ * token with SEM_UNDO, says so with a byte on `said`, and waits without
+ * closing until undo_child_end() terminates it: its undo is applied then. */
+static pid_t undo_child(const char *key, int op, int said)
+{
+  pid_t pid = rel_fork();
+
+  if (pid == 0) {
+    syssem_t *s = syssem_open(key, 0, SYSSEM_OPEN);
+    char b = 'd';
+
+    WCHECK(s != NULL);
+    WCHECK((op > 0 ? syssem_release(s, 1) : syssem_try_acquire(s, 0)) ==
+           SYSSEM_OK);
+    WCHECK(write(said, &b, 1) == 1);
+    for (;;)
+      pause();
+  }
+  assert_true(byte_within(stop.paused[0], PROMPT_MS));
+  return pid;
+}
+
+static void undo_child_end(pid_t pid)
+{
+  int st;
+
+  kill(pid, SIGTERM);
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+}
+
+/* The undo clamp (docs/semantics.md, "Crash behaviour"): at exit the kernel
+ * applies a process's undo adjustment but never takes the count below 0. A
+ * producer's release that consumers took is not taken back at the
+ * producer's exit; when the consumers exit, their acquisitions are given
+ * back: the semaphore made with 1 ends with 2. */
+static void undo_clamp_producer(void **state)
+{
+  syssem_options_t nu = SYSSEM_OPTIONS_INIT;
+  char key[128];
+  syssem_t *keep = NULL;
+  pid_t producer, c1, c2;
+
+  (void)state;
+  stop_init();
+  snprintf(key, sizeof key, "%s", key_for("clamp"));
+  nu.flags = SYSSEM_NO_UNDO;
+  assert_int_equal(syssem_open_ex(&keep, key, 1, SYSSEM_CREATE_NEW, &nu),
+                   SYSSEM_OK);
+  producer = undo_child(key, +1, stop.paused[1]);
+  assert_int_equal(value_of(keep), 2);
+  c1 = undo_child(key, -1, stop.paused[1]);
+  c2 = undo_child(key, -1, stop.paused[1]);
+  assert_int_equal(value_of(keep), 0);
+  undo_child_end(producer);
+  assert_int_equal(value_of(keep), 0); /* -1 on 0: dropped */
+  undo_child_end(c1);
+  undo_child_end(c2);
+  assert_int_equal(value_of(keep), 2); /* one token more than made */
+  syssem_close(keep);
+  assert_false(exists(key));
+  stop_fini();
+}
+
+/* A reset while tokens are held (docs/semantics.md, "SYSSEM_CREATE on an
+ * existing object"): the count is set as if nobody held a token, so every
+ * holder at that moment is one holder too many: four holders of a count-2
+ * semaphore. SETVAL also wipes their undo adjustment, so their exit gives
+ * nothing back, and the count ends where the reset put it. */
+static void reset_while_held(void **state)
+{
+  syssem_options_t persist = SYSSEM_OPTIONS_INIT;
+  char key[128];
+  syssem_t *keep, *reset = NULL;
+  pid_t a, b, c, d;
+
+  (void)state;
+  stop_init();
+  snprintf(key, sizeof key, "%s", key_for("resetheld"));
+  persist.flags = SYSSEM_PERSIST;
+  keep = open_or_fail(key, 2, SYSSEM_CREATE_NEW);
+  a = undo_child(key, -1, stop.paused[1]);
+  b = undo_child(key, -1, stop.paused[1]);
+  assert_int_equal(value_of(keep), 0);
+  assert_int_equal(syssem_open_ex(&reset, key, 2, SYSSEM_CREATE, &persist),
+                   SYSSEM_OK);
+  syssem_close(reset);
+  c = undo_child(key, -1, stop.paused[1]);
+  d = undo_child(key, -1, stop.paused[1]);
+  /* a, b, c and d hold a token each, all alive now. */
+  assert_int_equal(value_of(keep), 0);
+  undo_child_end(a);
+  undo_child_end(b);
+  assert_int_equal(value_of(keep), 0); /* wiped: nothing given back */
+  undo_child_end(c);
+  undo_child_end(d);
+  assert_int_equal(value_of(keep), 2);
+  syssem_close(keep);
+  assert_false(exists(key));
+  stop_fini();
+}
+
 int main(int argc, char **argv)
 {
   static const test_case_t tests[] = {
@@ -1004,6 +1111,8 @@ int main(int argc, char **argv)
                  "a private mount namespace (unshare(CLONE_NEWNS), mount)"),
     TEST_IF(undo_bound_consumer, on_sysv),
     TEST(cancellation),
+    TEST_IF(undo_clamp_producer, on_sysv),
+    TEST_IF(reset_while_held, on_sysv),
   };
 
   return TEST_MAIN("races", tests);
