@@ -118,9 +118,13 @@ typedef struct syssem_options {
  * "etcds://" names a semaphore on an etcd cluster in every keyform
  * (docs/distributed.md).
  *
- * Does not block, except that a System V opener may wait a few milliseconds
- * for a concurrent creator to finish initialising the object, and an etcd
- * opener waits for the cluster's answer (at most the key's lease time).
+ * Does not block, except while another process of this library creates,
+ * resets or removes the same key's object: a System V opener that must make
+ * the key file or the set, or finds a set still being made, waits for the
+ * key file's lock; a POSIX opener with SYSSEM_CREATE waits for the object's
+ * (docs/semantics.md). Such a holder keeps the lock for a few system calls,
+ * unless it is stopped. An etcd opener waits for the cluster's answer (at
+ * most the key's lease time).
  * Returns the handle, or NULL with the reason in syssem_last_error(): any code
  * that syssem_open_ex() returns. */
 SYSSEM_EXTERN syssem_t *syssem_open(const char *key, int initial,
@@ -137,10 +141,12 @@ SYSSEM_EXTERN syssem_t *syssem_open(const char *key, int initial,
  *                  backend; a URI key names another backend than opts->backend
  *  SYSSEM_EKEY     key NULL, empty, not UTF-8, too long or malformed (the
  *                  message names the wrong part); a System V key file that
- *                  is not a regular file (a symlink included)
+ *                  is not a regular file (a symlink included), or whose
+ *                  directory does not exist or takes no files
  *  SYSSEM_ENOSYS   the backend (or the URI key's type) is not built here, or
  *                  its module cannot be loaded (the message says why)
- *  SYSSEM_EPERM    the object or key file exists and is not accessible
+ *  SYSSEM_EPERM    the object or key file exists and is not accessible;
+ *                  the key file would be on a read-only file system
  *  SYSSEM_EEXIST   SYSSEM_CREATE_NEW and the object exists
  *  SYSSEM_ENOENT   SYSSEM_OPEN_EXISTING and the object does not exist; or
  *                  other processes removed it again and again while this
@@ -161,17 +167,28 @@ SYSSEM_EXTERN int syssem_open_ex(syssem_t **out, const char *key, int initial,
 
 /* Close the handle and free it. If this handle owns the object (see
  * syssem_open_ex) and the calling process is the one that opened it (not a
- * child that inherited the handle through fork), the object is removed.
+ * child that inherited the handle through fork), the object is removed, if
+ * it is still this handle's: an object removed meanwhile and replaced by
+ * another process's new one under the same key is left alone (System V:
+ * only this handle's own set goes, and the key file only while it names that
+ * set or none; POSIX: the name only while it names this handle's object).
  * Handles still open elsewhere then follow docs/semantics.md: System V ones
  * recreate the object by key at their next call, POSIX ones keep the
- * unlinked object. NULL is accepted and ignored. Never blocks. */
+ * unlinked object. NULL is accepted and ignored. Blocks only as
+ * syssem_open() may, for the lock under which it removes. */
 SYSSEM_EXTERN void syssem_close(syssem_t *s);
 
 /* Take one token, blocking for as long as it takes. Signals do not interrupt
  * it (EINTR is retried). If the object was removed underneath, it is reopened
  * by key (SYSSEM_OPEN rules, this handle's initial) a bounded number of times.
+ * A POSIX acquire is a thread cancellation point (a cancelled waiter takes no
+ * token); a System V one is not: a cancel request waits until it returns
+ * (docs/semantics.md, "Threads").
  * Returns SYSSEM_OK, SYSSEM_EINVAL (s NULL), SYSSEM_ENOENT (removed and could
- * not be recreated), SYSSEM_EPERM, SYSSEM_ENOSPC or SYSSEM_EUNKNOWN; on etcd
+ * not be recreated), SYSSEM_EPERM, SYSSEM_ENOSPC, SYSSEM_EOVERFLOW (System V
+ * with SEM_UNDO: this process has taken 32,767 tokens more than it gave back,
+ * the most the kernel can undo for it; open with SYSSEM_NO_UNDO for such
+ * one-way use) or SYSSEM_EUNKNOWN; on etcd
  * also SYSSEM_ELOST (this handle's tokens were given back when its lease
  * expired; every later call on the handle returns it too) and
  * SYSSEM_EUNAVAIL (the cluster stopped answering for a lease time: a
@@ -189,6 +206,13 @@ SYSSEM_EXTERN int syssem_try_acquire(syssem_t *s, long timeout_ms);
  * the cluster's answer, at most a lease time). All or nothing:
  * if the count would pass the backend maximum nothing is added and
  * SYSSEM_EOVERFLOW is returned. n == 0 is a no-op returning SYSSEM_OK.
+ * System V and Win32 add n in one step. POSIX has no such call: it posts n
+ * times, in time proportional to n, and other processes may take tokens
+ * between the posts; should a post still fail (a concurrent release reached
+ * the maximum), the posts already made are taken back as far as tokens are
+ * left (docs/semantics.md). With SEM_UNDO (System V) the same bound as for
+ * syssem_acquire() applies the other way: SYSSEM_EOVERFLOW once this process
+ * has given back 32,768 more than it took.
  * Returns SYSSEM_OK, SYSSEM_EINVAL (s NULL or n < 0), SYSSEM_EOVERFLOW, or
  * the codes of syssem_acquire(). */
 SYSSEM_EXTERN int syssem_release(syssem_t *s, int n);
@@ -202,8 +226,11 @@ SYSSEM_EXTERN int syssem_value(syssem_t *s, int *value);
 
 /* Remove the object named by key (opts as for syssem_open_ex, may be NULL),
  * whoever created it. Handles still open elsewhere see the rules of
- * docs/semantics.md. Never blocks (etcd: waits for the cluster's answer).
- * Creates nothing, no key file either.
+ * docs/semantics.md: System V waiters wake and meet again on the object the
+ * key names next. Blocks only as syssem_open() may, for the lock under
+ * which it removes (etcd: waits for the cluster's answer). A System V legacy
+ * key file left without its set is removed too. Creates nothing, no key
+ * file either.
  * Returns SYSSEM_OK, SYSSEM_ENOENT (no such object), SYSSEM_EPERM, and the
  * key and option codes of syssem_open_ex(). On Windows, where named objects
  * cannot be removed, SYSSEM_ENOSYS. */
