@@ -19,9 +19,12 @@
 
 #include "syssem_int.h"
 
-/* glibc's longest name after the slash: NAME_MAX less its "sem." prefix. */
-#define PX_NAME_MAX 251
-
+/* The API counts in int: NetBSD's SEM_VALUE_MAX is ~0U. */
+#if SEM_VALUE_MAX > INT_MAX
+# define PX_MAX INT_MAX
+#else
+# define PX_MAX SEM_VALUE_MAX
+#endif
 
 /* What a handle knows of the file behind its name (where the C library
  * keeps semaphores as files): which object close may unlink. */
@@ -44,28 +47,68 @@ static SYSSEM__COLD int px_fail(const char *call)
   return syssem__note(syssem__errno_code(errno), call, errno);
 }
 
+/* A name longer than the C library takes: a key error that says the limit. */
+static SYSSEM__COLD int px_too_long(void)
+{
+  char why[96];
+
+  snprintf(why, sizeof why,
+           "the name is longer than the %u bytes after the slash that POSIX "
+           "names may have here", (unsigned)syssem__px_name_max);
+  return syssem__note_text(SYSSEM_EKEY, "sem_open", why);
+}
+
+#if SYSSEM__APPLE
+/* Qt 6.4 and later on Apple systems, whose names hold 30 bytes: a slash and
+ * the first 29 hex digits of the key's SHA-1, the digits that end the stem
+ * (docs/keys.md). */
+static int px_legacy_name(const char *stem, char **out)
+{
+  const size_t digits = 29;
+  const char *hex = stem + strlen(stem) - 40;
+
+  *out = malloc(1 + digits + 1);
+  if (*out == NULL)
+    return SYSSEM_ENOMEM;
+  (*out)[0] = '/';
+  memcpy(*out + 1, hex, digits);
+  (*out)[1 + digits] = '\0';
+  return SYSSEM_OK;
+}
+#else
+/* Elsewhere the stem with a slash, as Qt names it. */
+static int px_legacy_name(const char *stem, char **out)
+{
+  size_t len = strlen(stem);
+
+  if (len > syssem__px_name_max)
+    return px_too_long();
+  *out = malloc(len + 2);
+  if (*out == NULL)
+    return SYSSEM_ENOMEM;
+  (*out)[0] = '/';
+  memcpy(*out + 1, stem, len + 1);
+  return SYSSEM_OK;
+}
+#endif
+
 static int px_native_name(const syssem__name_t *n, char **out)
 {
   const char *t = n->text;
   size_t len = strlen(t);
-  char *name;
 
   *out = NULL;
-  if (n->legacy) {
-    if (len > PX_NAME_MAX)
-      return SYSSEM_EKEY;
-  } else if (t[0] != '/' || len < 2 || len > PX_NAME_MAX + 1 ||
-             strchr(t + 1, '/') != NULL || strcmp(t, "/.") == 0 ||
-             strcmp(t, "/..") == 0) {
+  if (n->legacy)
+    return px_legacy_name(t, out);
+  if (t[0] != '/' || len < 2 || strchr(t + 1, '/') != NULL ||
+      strcmp(t, "/.") == 0 || strcmp(t, "/..") == 0)
     return SYSSEM_EKEY;
-  }
-  name = malloc(len + 2);
-  if (name == NULL)
+  if (len > syssem__px_name_max + 1)
+    return px_too_long();
+  *out = malloc(len + 1);
+  if (*out == NULL)
     return SYSSEM_ENOMEM;
-  /* A legacy stem gets its slash; a native name has it already. */
-  name[0] = '/';
-  memcpy(name + (n->legacy ? 1 : 0), t, len + 1);
-  *out = name;
+  memcpy(*out, t, len + 1);
   return SYSSEM_OK;
 }
 
@@ -101,6 +144,27 @@ static int px_lock(const char *path, int *fd, struct stat *st)
   return SYSSEM_OK;
 }
 
+#if SYSSEM__APPLE
+/* Bring an existing semaphore's count to initial in place, so that every
+ * process keeps using the one object (Qt unlinks and recreates instead,
+ * splitting old and new users). macOS cannot read a count (sem_getvalue is
+ * a stub): take every token there is, then give initial back. Meanwhile
+ * takers wait; what others give back meanwhile adds to initial; and as
+ * macOS keeps no file to lock, two resets at once may both give initial
+ * back (docs/portability.md). */
+static int px_set(sem_t *sem, int initial)
+{
+  SYSSEM__HOOK("posix-reset");
+  while (sem_trywait(sem) == 0 || errno == EINTR)
+    ;
+  if (errno != EAGAIN)
+    return px_fail("sem_trywait");
+  for (; initial > 0; initial--)
+    if (sem_post(sem) != 0)
+      return px_fail("sem_post");
+  return SYSSEM_OK;
+}
+#else
 /* Bring an existing semaphore's count to initial in place, so that every
  * process keeps using the one object (Qt unlinks and recreates instead,
  * splitting old and new users). Concurrent acquires and releases may move
@@ -120,6 +184,7 @@ static int px_set(sem_t *sem, int initial)
       return px_fail("sem_post");
   return SYSSEM_OK;
 }
+#endif
 
 /* An owner (creator, or opener with SYSSEM_CREATE) learns which file is its
  * object, under the file's lock, and there sets the exact permissions (a
@@ -269,14 +334,33 @@ static SYSSEM__HOT int px_acquire(syssem_t *s)
   return sem_wait(sem) == 0 ? SYSSEM_OK : px_wait_again(sem);
 }
 
-#if defined(SYSSEM__HAVE_SEM_CLOCKWAIT)
-/* The deadline is absolute, so a retry after EINTR keeps the original end. */
+/* The timed wait the build found (meson.build), best first. Each takes
+ * the monotonic deadline end, returns 0 with a token or -1 with errno
+ * (ETIMEDOUT at the deadline), and may be called again after EINTR. */
+#if defined(SYSSEM__PX_WAIT_CLOCKWAIT)
 static int px_timedwait(sem_t *sem, const struct timespec *end)
 {
   return sem_clockwait(sem, CLOCK_MONOTONIC, end);
 }
 #define PX_WAIT_CALL "sem_clockwait"
-#else
+#elif defined(SYSSEM__PX_WAIT_CLOCKWAIT_NP)
+/* FreeBSD's form of the same. */
+static int px_timedwait(sem_t *sem, const struct timespec *end)
+{
+  return sem_clockwait_np(sem, CLOCK_MONOTONIC, TIMER_ABSTIME, end, NULL);
+}
+#define PX_WAIT_CALL "sem_clockwait_np"
+#elif defined(SYSSEM__PX_WAIT_RELTIMEDWAIT_NP)
+/* illumos: a relative wait, which no clock step moves. */
+static int px_timedwait(sem_t *sem, const struct timespec *end)
+{
+  struct timespec left;
+
+  syssem__left(end, &left);
+  return sem_reltimedwait_np(sem, &left);
+}
+#define PX_WAIT_CALL "sem_reltimedwait_np"
+#elif defined(SYSSEM__PX_WAIT_TIMEDWAIT)
 /* Without sem_clockwait the only deadline is on CLOCK_REALTIME: a clock
  * step during the wait lengthens or shortens it (docs/semantics.md). */
 static int px_timedwait(sem_t *sem, const struct timespec *end)
@@ -294,6 +378,25 @@ static int px_timedwait(sem_t *sem, const struct timespec *end)
   return sem_timedwait(sem, &abs);
 }
 #define PX_WAIT_CALL "sem_timedwait"
+#else
+/* No timed wait at all (macOS): poll, sem_trywait between naps
+ * (syssem__nap), until the deadline. A poller wakes up to a nap late and
+ * loses a token to a waiter blocked in sem_wait (docs/portability.md). */
+static int px_timedwait(sem_t *sem, const struct timespec *end)
+{
+  long step = 0;
+
+  while (sem_trywait(sem) != 0) {
+    if (errno != EAGAIN && errno != EINTR)
+      return -1;
+    if (errno == EAGAIN && !syssem__nap(end, &step)) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+  }
+  return 0;
+}
+#define PX_WAIT_CALL "sem_trywait"
 #endif
 
 /* try_acquire's every path but a token at the first sem_trywait. */
@@ -337,18 +440,34 @@ static int px_try_acquire(syssem_t *s, long timeout_ms)
                         px_try_slow(((struct px_sem *)s)->sem, timeout_ms));
 }
 
+#if SYSSEM__APPLE
+/* macOS cannot read the count, and its sem_post never says a maximum was
+ * passed: nothing to check before. */
+static int px_full(sem_t *sem, int n)
+{
+  (void)sem;
+  return n > PX_MAX;
+}
+#else
+static int px_full(sem_t *sem, int n)
+{
+  int v;
+
+  return sem_getvalue(sem, &v) == 0 && v > PX_MAX - n;
+}
+#endif
+
 /* release's every path but one successful sem_post. */
 static SYSSEM__COLD int px_release_slow(sem_t *sem, int n)
 {
-  int v, i, r;
+  int i, r;
 
   if (n == 1)
     return px_fail("sem_post");
   /* n posts are not atomic: refuse what would overflow, and take back the
-   * posts already made if one still fails (a racing releaser). */
-  if (sem_getvalue(sem, &v) != 0)
-    return px_fail("sem_getvalue");
-  if (v > SEM_VALUE_MAX - n)
+   * posts already made if one still fails (a racing releaser, or a maximum
+   * that could not be seen first). */
+  if (px_full(sem, n))
     return syssem__note(SYSSEM_EOVERFLOW, "sem_post", EOVERFLOW);
   for (i = 0; i < n; i++) {
     if (sem_post(sem) != 0) {
@@ -378,6 +497,16 @@ static int px_release(syssem_t *s, int n)
                         px_release_slow(((struct px_sem *)s)->sem, n));
 }
 
+#if SYSSEM__APPLE
+/* macOS's sem_getvalue is a stub that always fails: say so plainly. */
+static int px_value(syssem_t *s, int *value)
+{
+  (void)s;
+  (void)value;
+  return syssem__note_text(SYSSEM_ENOSYS, "sem_getvalue",
+                           "macOS cannot read the count of a POSIX semaphore");
+}
+#else
 static int px_value(syssem_t *s, int *value)
 {
   int v;
@@ -388,6 +517,7 @@ static int px_value(syssem_t *s, int *value)
   *value = v < 0 ? 0 : v;
   return SYSSEM_OK;
 }
+#endif
 
 /* Under the file's lock where there is one, so that the unlink removes the
  * object the path named when we took it. */
@@ -414,7 +544,7 @@ const syssem__backend_t syssem__posix = {
   .id = SYSSEM_BACKEND_POSIX,
   .name = "posix",
   .handle_size = sizeof(struct px_sem),
-  .max_value = SEM_VALUE_MAX,
+  .max_value = PX_MAX,
   .native_name = px_native_name,
   .open = px_open,
   .close = px_close,

@@ -484,6 +484,14 @@ static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
               "it took (SEM_UNDO's bound), would pass 32767");
   if (err != EIDRM && err != EINVAL)
     return syssem__note(syssem__errno_code(err), call, err);
+  /* The BSDs and macOS also say EINVAL when this process holds SEM_UNDO
+   * adjustments on as many semaphores as it may (10 on macOS, OpenBSD and
+   * NetBSD, 50 on FreeBSD): a set that still answers was not removed, and
+   * reopening it would not help. Linux has no such bound. */
+  if (err == EINVAL && semctl(id, 0, GETVAL) >= 0)
+    return syssem__note_text(SYSSEM_ENOSPC, call,
+                             "this process's SEM_UNDO entries are exhausted "
+                             "(the system's per-process bound)");
   if (++*reopens > SYSSEM__REOPEN_MAX)
     return syssem__note(SYSSEM_ENOENT, call, err);
   /* Several threads may see the same removal: the first reopens, the others
@@ -547,11 +555,6 @@ static SYSSEM__COLD int sv_try_now_failed(struct sv_sem *s)
   return sv_first_failed(s, &s->poll, "syssem_try_acquire");
 }
 
-static SYSSEM__COLD int sv_release_one_failed(struct sv_sem *s)
-{
-  return sv_first_failed(s, &s->up, "syssem_release");
-}
-
 /* The hot paths: one semop, and only the handle kept across it (a register
  * to save and restore); everything else out of line. */
 static SYSSEM__HOT int sv_acquire(syssem_t *base)
@@ -574,6 +577,34 @@ static SYSSEM__HOT int sv_try_now(syssem_t *base)
   return sv_try_now_failed(s);
 }
 
+/* What a release may add. */
+#if SYSSEM__APPLE
+/* xnu adds past SEMVMX without a word (the count, an unsigned short, wraps
+ * at 65536), so every release reads and checks the count first: racy, as
+ * releasers at once may pass 32767 together, but it catches the usual case.
+ * No release_one of our own then: the front end sends release(1) to
+ * sv_release. */
+static int sv_over(struct sv_sem *s, int n)
+{
+  int v = semctl(atomic_load_explicit(&s->id, memory_order_relaxed), 0, GETVAL);
+
+  return n > SV_MAX || (v >= 0 && v > SV_MAX - n);
+}
+# define SV_RELEASE_ONE NULL
+#else
+/* The kernel refuses a count past SEMVMX itself (ERANGE, sv_retry): only an
+ * n that no count can take is refused here, as sem_op is a short. */
+static int sv_over(struct sv_sem *s, int n)
+{
+  (void)s;
+  return n > SV_MAX;
+}
+
+static SYSSEM__COLD int sv_release_one_failed(struct sv_sem *s)
+{
+  return sv_first_failed(s, &s->up, "syssem_release");
+}
+
 static SYSSEM__HOT int sv_release_one(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
@@ -583,7 +614,10 @@ static SYSSEM__HOT int sv_release_one(syssem_t *base)
     return SYSSEM_OK;
   return sv_release_one_failed(s);
 }
+# define SV_RELEASE_ONE sv_release_one
+#endif
 
+#if defined(SYSSEM__HAVE_SEMTIMEDOP)
 /* Wait at most timeout_ms; after EINTR only what is left of it remains. */
 static int sv_timedwait(struct sv_sem *s, long timeout_ms)
 {
@@ -601,6 +635,30 @@ static int sv_timedwait(struct sv_sem *s, long timeout_ms)
       return syssem__record("syssem_try_acquire", r);
   }
 }
+#else
+/* No semtimedop (macOS, FreeBSD, OpenBSD): poll, a semop that never
+ * blocks between naps (syssem__nap), until the deadline. The undo
+ * accounting is the blocking take's. A poller wakes up to a nap late and
+ * loses a token to a waiter blocked in the kernel (docs/portability.md). */
+static int sv_timedwait(struct sv_sem *s, long timeout_ms)
+{
+  struct timespec end;
+  long step = 0;
+  int id, reopens = 0, r;
+
+  syssem__deadline(&end, timeout_ms);
+  for (;;) {
+    id = atomic_load_explicit(&s->id, memory_order_relaxed);
+    if (semop(id, &s->poll, 1) == 0)
+      return SYSSEM_OK;
+    r = sv_retry(s, id, "semop", &s->poll, &reopens);
+    if (r == SYSSEM_ETIMEDOUT)
+      r = syssem__nap(&end, &step) ? SYSSEM_OK : SYSSEM_ETIMEDOUT;
+    if (r < 0)
+      return syssem__record("syssem_try_acquire", r);
+  }
+}
+#endif
 
 static int sv_try_acquire(syssem_t *base, long timeout_ms)
 {
@@ -614,13 +672,10 @@ static int sv_release(syssem_t *base, int n)
   struct sembuf op;
   int id;
 
-  if (n == 1)
-    return sv_release_one(base);
-  /* Past SV_MAX the count always overflows, and sem_op is a short. */
-  if (n > SV_MAX)
+  if (sv_over(s, n))
     return syssem__record("syssem_release",
                           syssem__note_text(SYSSEM_EOVERFLOW, "semop",
-                                               "count would pass the maximum"));
+                                            "the count would pass 32767"));
   op = s->up;
   op.sem_op = (short)n;
   id = atomic_load_explicit(&s->id, memory_order_relaxed);
@@ -675,7 +730,7 @@ const syssem__backend_t syssem__sysv = {
   .try_acquire = sv_try_acquire,
   .release = sv_release,
   .try_now = sv_try_now,
-  .release_one = sv_release_one,
+  .release_one = SV_RELEASE_ONE,
   .value = sv_value,
   .remove = sv_remove,
 };

@@ -38,6 +38,15 @@
 # define SYSSEM__HOT
 #endif
 
+/* Apple's rules (docs/portability.md): on macOS and iOS, and on a Linux
+ * build with -Demulate=darwin, which takes every Apple fallback that Linux
+ * can run. Only whole definitions are chosen by it. */
+#if defined(__APPLE__) || defined(SYSSEM__EMULATE_DARWIN)
+# define SYSSEM__APPLE 1
+#else
+# define SYSSEM__APPLE 0
+#endif
+
 /* The most a key (legacy form) may hold, in bytes. */
 #define SYSSEM__KEY_MAX 4096
 /* Qt's legacy names: the stem of a string key starts with this prefix, and
@@ -309,9 +318,28 @@ int syssem__ftok(const char *path, const struct stat *st, int proj_id,
                  key_t *key);
 #endif
 
+/* The longest POSIX name this system's C library takes, in bytes after the
+ * leading slash (unix_names.c; docs/portability.md has the table). */
+extern const size_t syssem__px_name_max;
+
 /* Unix only: *end = now + ms on CLOCK_MONOTONIC; syssem__left() stores in
  * *left the time from now to end (0 once it has passed). */
 void syssem__deadline(struct timespec *end, long ms);
 void syssem__left(const struct timespec *end, struct timespec *left);
+
+/* A timed wait where the system has none (macOS, and the BSDs for System V)
+ * is a poll: try without blocking, nap, try again. The first nap is
+ * SYSSEM__NAP_FIRST_NS, each next one twice the last, up to SYSSEM__NAP_CAP_NS:
+ * a token given back while the poller naps waits for it at most that cap,
+ * and so does a try that ends the wait at the deadline.
+ *
+ * syssem__nap: sleep min(*step, the time left to end) on the monotonic
+ * clock, then double *step up to the cap (start with *step = 0). Returns 0,
+ * without sleeping, once end has passed: the caller's last try was its
+ * last. A signal cuts a nap short, which only brings the next try sooner:
+ * no signal, thread or timer of the library's own is involved. */
+#define SYSSEM__NAP_FIRST_NS 100000L   /* 0.1 ms */
+#define SYSSEM__NAP_CAP_NS 10000000L   /* 10 ms */
+int syssem__nap(const struct timespec *end, long *step);
 
 #endif /* SYSSEM_INT_H */

@@ -1,30 +1,50 @@
 /*
- * Platform support shared by the Unix backends: the backend table, where key
- * files live, process id, errno text and mapping, monotonic deadlines. Where
- * POSIX objects live is unix_names.c.
+ * Platform support shared by the Unix backends: where key files live, process
+ * id, errno text and mapping, monotonic deadlines and the naps of a polled
+ * wait. Where POSIX objects live is unix_names.c; which backends are built,
+ * backends_unix.c or backends_none.c.
  *
  * SPDX-License-Identifier: MIT
  */
 #define _XOPEN_SOURCE 700 /* realpath; the XSI strerror_r, on glibc as elsewhere */
+#define _DARWIN_C_SOURCE  /* and, on Apple systems, confstr's per-user names */
 
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "syssem_int.h"
 
-const syssem__backend_t *const syssem__backends[SYSSEM_BACKEND_ETCD + 1] = {
-  NULL, &syssem__sysv, &syssem__posix, NULL, NULL /* etcd: a module */
-};
+/* Where key files go when $TMPDIR is unset or empty: Qt's temporary
+ * directory then. On Apple systems that is NSTemporaryDirectory(), the
+ * per-user directory (/var/folders/.../T/) that confstr names, and /tmp
+ * only when it cannot say; elsewhere /tmp. */
+#if defined(__APPLE__)
+static const char *default_dir(char *buf, size_t size)
+{
+  size_t n = confstr(_CS_DARWIN_USER_TEMP_DIR, buf, size);
+
+  return n > 0 && n <= size ? buf : "/tmp";
+}
+#else
+static const char *default_dir(char *buf, size_t size)
+{
+  (void)buf;
+  (void)size;
+  return "/tmp";
+}
+#endif
 
 int syssem__key_dir(char **out)
 {
   const char *dir = getenv("TMPDIR");
+  char buf[PATH_MAX];
 
   if (dir == NULL || *dir == '\0')
-    dir = "/tmp";
+    dir = default_dir(buf, sizeof buf);
   *out = realpath(dir, NULL);
   if (*out == NULL)
     return syssem__note(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
@@ -97,4 +117,23 @@ void syssem__left(const struct timespec *end, struct timespec *left)
   }
   if (left->tv_sec < 0)
     left->tv_sec = left->tv_nsec = 0;
+}
+
+int syssem__nap(const struct timespec *end, long *step)
+{
+  struct timespec left;
+
+  syssem__left(end, &left);
+  if (left.tv_sec == 0 && left.tv_nsec == 0)
+    return 0;
+  *step = *step == 0 ? SYSSEM__NAP_FIRST_NS
+          : *step > SYSSEM__NAP_CAP_NS / 2 ? SYSSEM__NAP_CAP_NS
+          : *step * 2;
+  if (left.tv_sec > 0 || left.tv_nsec > *step) {
+    left.tv_sec = 0;
+    left.tv_nsec = *step;
+  }
+  /* EINTR: the nap ends early and the caller tries again at once. */
+  nanosleep(&left, NULL);
+  return 1;
 }

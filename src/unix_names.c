@@ -1,6 +1,7 @@
 /*
  * How a name becomes an OS object on Unix: the file in which the C library
- * keeps a POSIX named semaphore, and the System V key of a key file. A file
+ * keeps a POSIX named semaphore and how long its name may be, and the
+ * System V key of a key file. A file
  * of its own that uses nothing else of the library, so that a program linked
  * with the shared library (the benchmark) can link these facts alone.
  *
@@ -13,36 +14,78 @@
 
 #include "syssem_int.h"
 
-/* glibc keeps "/x" as /dev/shm/sem.x, musl as /dev/shm/x; other systems keep
- * named semaphores out of the file system. */
-#if defined(__linux__) && defined(__GLIBC__)
-const char *const syssem__px_dir = "/dev/shm";
-const char *const syssem__px_prefix = "sem.";
+/* Where each C library keeps "/x", and the longest x it takes (a name it
+ * would refuse, or keep somewhere else than this path, is a key error for
+ * us before any call). Read in each library's source; docs/portability.md
+ * says which and how each is known.
+ *  glibc        /dev/shm/sem.x    NAME_MAX less "sem."
+ *  musl         /dev/shm/x        musl takes NAME_MAX; 251 keeps one rule
+ *                                 for the two C libraries of Linux
+ *  FreeBSD      /tmp/SEMDx        NAME_MAX less "SEMD"
+ *  illumos      /tmp/.SEMDx       longer names go to a hashed directory
+ *  Cygwin       /dev/shm/sem.x    NAME_MAX less "sem."
+ *  macOS        no file           30 bytes with the slash (PSEMNAMLEN 31
+ *                                 counts the NUL)
+ *  NetBSD       no file (kernel)  14 bytes with the slash
+ *  OpenBSD      a hash of the name under /tmp, mode ignored: not a path we
+ *               can work out or chmod; 251 as elsewhere */
+#if SYSSEM__APPLE
+# define PX_NAME_MAX 29
+#elif defined(__linux__) && defined(__GLIBC__)
+# define PX_DIR "/dev/shm"
+# define PX_PREFIX "sem."
+# define PX_NAME_MAX 251
 #elif defined(__linux__)
-const char *const syssem__px_dir = "/dev/shm";
-const char *const syssem__px_prefix = "";
+# define PX_DIR "/dev/shm"
+# define PX_PREFIX ""
+# define PX_NAME_MAX 251
+#elif defined(__FreeBSD__)
+# define PX_DIR "/tmp"
+# define PX_PREFIX "SEMD"
+# define PX_NAME_MAX 251
+#elif defined(__sun)
+# define PX_DIR "/tmp"
+# define PX_PREFIX ".SEMD"
+# define PX_NAME_MAX 250
+#elif defined(__CYGWIN__)
+# define PX_DIR "/dev/shm"
+# define PX_PREFIX "sem."
+# define PX_NAME_MAX 251
+#elif defined(__NetBSD__)
+# define PX_NAME_MAX 13
 #else
-const char *const syssem__px_dir = NULL;
-const char *const syssem__px_prefix = NULL;
+# define PX_NAME_MAX 251
 #endif
+
+const size_t syssem__px_name_max = PX_NAME_MAX;
+
+#if defined(PX_DIR)
+const char *const syssem__px_dir = PX_DIR;
+const char *const syssem__px_prefix = PX_PREFIX;
 
 int syssem__px_path(const char *native, char *buf, size_t size)
 {
-  size_t d, p, n;
+  static const size_t d = sizeof PX_DIR - 1, p = sizeof PX_PREFIX - 1;
+  size_t n = strlen(native + 1);
 
-  if (syssem__px_dir == NULL)
-    return SYSSEM_ENOSYS;
-  d = strlen(syssem__px_dir);
-  p = strlen(syssem__px_prefix);
-  n = strlen(native + 1);
   if (d + 1 + p + n + 1 > size)
     return SYSSEM_EINVAL;
-  memcpy(buf, syssem__px_dir, d);
-  buf[d] = '/';
-  memcpy(buf + d + 1, syssem__px_prefix, p);
+  memcpy(buf, PX_DIR "/" PX_PREFIX, d + 1 + p);
   memcpy(buf + d + 1 + p, native + 1, n + 1);
   return SYSSEM_OK;
 }
+#else
+const char *const syssem__px_dir = NULL;
+const char *const syssem__px_prefix = NULL;
+
+int syssem__px_path(const char *native, char *buf, size_t size)
+{
+  (void)native;
+  (void)buf;
+  (void)size;
+  return SYSSEM_ENOSYS;
+}
+#endif
 
 /* On Linux, glibc and musl compute ftok() from the inode and device numbers
  * alone, so the key comes from a stat the caller already made (no second
