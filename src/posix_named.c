@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,25 +120,15 @@ static int px_native_name(const syssem__name_t *n, char **out)
  * file by the time we hold the lock, or a code. */
 static int px_lock(const char *path, int *fd, struct stat *st)
 {
-  struct stat now;
-  int err;
+  int r;
 
-  *fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (*fd < 0 && errno == EACCES)
-    *fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  *fd = syssem__lock_open(path);
   if (*fd < 0)
     return px_fail("open");
-  while (flock(*fd, LOCK_EX) != 0) {
-    if (errno != EINTR) {
-      err = errno;
-      close(*fd);
-      return syssem__note(syssem__errno_code(err), "flock", err);
-    }
-  }
-  if (fstat(*fd, st) != 0 || lstat(path, &now) != 0 ||
-      now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+  r = syssem__lock_take(*fd, path, st);
+  if (r != SYSSEM_OK) {
     close(*fd);
-    return syssem__note(SYSSEM_ENOENT, "open", ENOENT);
+    return r == SYSSEM__MOVED ? syssem__note(SYSSEM_ENOENT, "open", ENOENT) : r;
   }
   return SYSSEM_OK;
 }

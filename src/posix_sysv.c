@@ -13,7 +13,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <sys/stat.h>
@@ -132,9 +131,8 @@ static int sv_file_fail(int creating)
  * of ours that creates a set on the file or removes the set or the file, so
  * that no set is made on a file that is about to be unlinked, no file is
  * unlinked while its set is being made, and a busy set's creator is known
- * to be alive: it holds the lock until the set is ready. flock, not fcntl:
- * it belongs to the open file, so no other descriptor the process closes
- * drops it, and the kernel drops it when the holder dies.
+ * to be alive: it holds the lock until the set is ready (the kernel drops a
+ * dead holder's).
  * absent: the caller has just seen no file at path (never with
  * SYSSEM_OPEN_EXISTING): create it at once, without a first open that would
  * fail. On success *fd is the locked descriptor and *st its file; SV_GONE
@@ -143,16 +141,10 @@ static int sv_lock(const char *path, syssem_mode_t mode, unsigned perms,
                    int absent, int *fd, int *made, struct stat *st)
 {
   const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-  struct stat now;
-  int err;
+  int r, err;
 
   *made = 0;
-  *fd = -1;
-  if (!absent) {
-    *fd = open(path, O_RDONLY | flags);
-    if (*fd < 0 && errno == EACCES)
-      *fd = open(path, O_WRONLY | flags);
-  }
+  *fd = absent ? -1 : syssem__lock_open(path);
   if (*fd < 0 && (absent || errno == ENOENT) && mode != SYSSEM_OPEN_EXISTING) {
     *fd = open(path, O_RDWR | O_CREAT | O_EXCL | flags, (mode_t)(perms & 0666));
     if (*fd < 0 && errno == EEXIST)
@@ -170,24 +162,13 @@ static int sv_lock(const char *path, syssem_mode_t mode, unsigned perms,
   }
   if (*fd < 0)
     return errno == ENOENT ? sv_gone(mode, "open") : sv_file_fail(0);
-  while (flock(*fd, LOCK_EX) != 0) {
-    if (errno != EINTR) {
-      err = errno;
-      close(*fd);
-      return syssem__note(syssem__errno_code(err), "flock", err);
-    }
-  }
-  if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
+  r = syssem__lock_take(*fd, path, st);
+  if (r == SYSSEM_OK && !S_ISREG(st->st_mode))
+    r = syssem__note_text(SYSSEM_EKEY, "open", "key file is not a regular file");
+  if (r != SYSSEM_OK) {
     close(*fd);
-    return syssem__note_text(SYSSEM_EKEY, "open",
-                                "key file is not a regular file");
-  }
-  /* Removed or replaced while we waited for the lock: the path is someone
-   * else's now. */
-  if (lstat(path, &now) != 0 || now.st_dev != st->st_dev ||
-      now.st_ino != st->st_ino) {
-    close(*fd);
-    return SV_GONE;
+    /* Moved: the path is someone else's now. */
+    return r == SYSSEM__MOVED ? SV_GONE : r;
   }
   return SYSSEM_OK;
 }

@@ -318,6 +318,28 @@ int syssem__ftok(const char *path, const struct stat *st, int proj_id,
                  key_t *key);
 #endif
 
+#if !defined(_WIN32)
+/* Unix only (unix.c): the lock of a file, the one way the backends order
+ * the steps that change which object a name leads to (docs/semantics.md,
+ * "Locks"). An flock, not an fcntl lock: it belongs to the open file, so no
+ * other descriptor the process closes drops it, and the kernel drops it
+ * when its holder dies.
+ *
+ * syssem__lock_open: open the file at path to lock it, for reading or,
+ * failing that, for writing (either will do), never following a symlink or
+ * waiting on a FIFO. A descriptor, or -1 with errno set.
+ *
+ * syssem__lock_take: take fd's lock, waiting as long as it is held (EINTR
+ * retried), and check that path still names fd's file: SYSSEM_OK with *st
+ * that file's stat; SYSSEM__MOVED when the path was unlinked or replaced
+ * while we waited (the name is someone else's now: start over); or a code,
+ * noted. fd stays open, and locked on SYSSEM_OK, until the caller closes
+ * it. */
+# define SYSSEM__MOVED 1
+int syssem__lock_open(const char *path);
+int syssem__lock_take(int fd, const char *path, struct stat *st);
+#endif
+
 /* The longest POSIX name this system's C library takes, in bytes after the
  * leading slash (unix_names.c; docs/portability.md has the table). */
 extern const size_t syssem__px_name_max;

@@ -10,9 +10,12 @@
 #define _DARWIN_C_SOURCE  /* and, on Apple systems, confstr's per-user names */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +52,31 @@ int syssem__key_dir(char **out)
   if (*out == NULL)
     return syssem__note(errno == ENOMEM ? SYSSEM_ENOMEM : SYSSEM_EKEY,
                            "realpath", errno);
+  return SYSSEM_OK;
+}
+
+int syssem__lock_open(const char *path)
+{
+  const int flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  int fd = open(path, O_RDONLY | flags);
+
+  if (fd < 0 && errno == EACCES)
+    fd = open(path, O_WRONLY | flags);
+  return fd;
+}
+
+int syssem__lock_take(int fd, const char *path, struct stat *st)
+{
+  struct stat now;
+
+  while (flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR)
+      return syssem__note(syssem__errno_code(errno), "flock", errno);
+  if (fstat(fd, st) != 0)
+    return syssem__note(syssem__errno_code(errno), "fstat", errno);
+  if (lstat(path, &now) != 0 || now.st_dev != st->st_dev ||
+      now.st_ino != st->st_ino)
+    return SYSSEM__MOVED;
   return SYSSEM_OK;
 }
 
