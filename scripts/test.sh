@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install what the tests need, build libsyssem, and run the whole test suite:
 # both Unix backends, the same again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the consumer projects, the reliability
-# variants (Valgrind, ThreadSanitizer, clang, musl, a libFuzzer run), the
-# Windows build under Wine, and at the end a check that nothing was left
-# behind. The suite runs twice from one build: as root, and as the ordinary
-# user nobody. Run as root on Debian 12. Fails if any test fails.
+# UndefinedBehaviorSanitizer, the consumer projects, the Python package, the
+# reliability variants (Valgrind, ThreadSanitizer, clang, musl, a libFuzzer
+# run), the Windows build under Wine, and at the end a check that nothing was
+# left behind. The suite runs twice from one build: as root, and as the
+# ordinary user nobody. Run as root on Debian 12. Fails if any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -56,6 +56,9 @@ unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "== consumers: pkg-config, meson subproject, CMake, C++, symbols, man pages"
 bash .ci/consumers.sh
+
+echo "== Python: the package built, installed and tested (python/, docs/python.md)"
+bash .ci/python.sh
 
 echo "== benchmark: builds and runs briefly (timings are printed, never judged)"
 bash .ci/bench.sh
