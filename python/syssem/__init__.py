@@ -24,6 +24,7 @@ from ._types import (
     Error, PermissionDeniedError, InvalidKeyError, AlreadyExistsError,
     NotFoundError, OutOfResourcesError, UnknownError, InvalidArgumentError,
     TimedOutError, CountOverflowError, NotAvailableError, OutOfMemoryError,
+    TokensLostError, UnavailableError,
 )
 from ._syssem import (
     Semaphore, remove, native_name, available_backends, library_version,
@@ -37,7 +38,8 @@ __all__ = [
     "Error", "PermissionDeniedError", "InvalidKeyError", "AlreadyExistsError",
     "NotFoundError", "OutOfResourcesError", "UnknownError",
     "InvalidArgumentError", "TimedOutError", "CountOverflowError",
-    "NotAvailableError", "OutOfMemoryError",
+    "NotAvailableError", "OutOfMemoryError", "TokensLostError",
+    "UnavailableError",
 ]
 
 #: The modes, also as module constants: syssem.OPEN is Mode.OPEN.

@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include <syssem.h>
@@ -36,7 +37,7 @@
 /* ---- what the module keeps -------------------------------------------- */
 
 /* From syssem._types, looked up once at import. */
-static PyObject *Mode_type, *Backend_type, *Keyform_type, *Errors;
+static PyObject *Mode_type, *Backend_type, *Keyform_type, *Errors, *Error_type;
 /* threading.main_thread, to know whether signal handlers can run here. */
 static PyObject *main_thread_func;
 
@@ -57,10 +58,9 @@ static PyObject *raise_code(int code)
   cls = PyDict_GetItemWithError(Errors, key); /* borrowed */
   Py_DECREF(key);
   if (cls == NULL) {
-    if (!PyErr_Occurred())
-      PyErr_Format(PyExc_SystemError, "libsyssem code %d has no exception",
-                   code);
-    return NULL;
+    if (PyErr_Occurred())
+      return NULL;
+    cls = Error_type; /* a code newer than syssem/_types.py */
   }
   exc = PyObject_CallFunction(cls, "si", msg, code);
   if (exc != NULL) {
@@ -469,6 +469,19 @@ static PyObject *Sem_release(SemObject *self, PyObject *const *args,
   Py_RETURN_NONE;
 }
 
+static PyObject *Sem_lost_fd(SemObject *self, PyObject *unused)
+{
+  int fd, r;
+
+  (void)unused;
+  if (closed(self))
+    return NULL;
+  r = syssem_lost_fd(self->s, &fd);
+  if (r < 0)
+    return raise_code(r);
+  return PyLong_FromLong(fd);
+}
+
 static PyObject *Sem_close(SemObject *self, PyObject *unused)
 {
   (void)unused;
@@ -664,6 +677,16 @@ PyDoc_STRVAR(release_doc,
 "nothing. Like threading.Semaphore, a release need not follow an acquire\n"
 "of the same handle or process.");
 
+PyDoc_STRVAR(lost_fd_doc,
+"lost_fd($self, /)\n"
+"--\n"
+"\n"
+"A descriptor that becomes readable when the tokens this handle holds are\n"
+"lost, for select() or poll() next to other work. Only a networked\n"
+"backend's tokens can be lost; the local ones (System V, POSIX) raise\n"
+"NotAvailableError. The descriptor belongs to the handle: do not read,\n"
+"write or close it.");
+
 PyDoc_STRVAR(close_doc,
 "close($self, /)\n"
 "--\n"
@@ -692,6 +715,7 @@ static PyMethodDef Sem_methods[] = {
     METH_FASTCALL | METH_KEYWORDS, acquire_doc },
   { "release", (PyCFunction)(void (*)(void))Sem_release,
     METH_FASTCALL | METH_KEYWORDS, release_doc },
+  { "lost_fd", (PyCFunction)Sem_lost_fd, METH_NOARGS, lost_fd_doc },
   { "close", (PyCFunction)Sem_close, METH_NOARGS, close_doc },
   { "__enter__", (PyCFunction)Sem_enter, METH_NOARGS, enter_doc },
   { "__exit__", (PyCFunction)(void (*)(void))Sem_exit, METH_FASTCALL, exit_doc },
@@ -802,7 +826,7 @@ static PyObject *mod_available_backends(PyObject *mod, PyObject *unused)
   list = PyList_New(0);
   if (list == NULL)
     return NULL;
-  for (b = SYSSEM_BACKEND_SYSV; b <= SYSSEM_BACKEND_WIN32; b++) {
+  for (b = SYSSEM_BACKEND_SYSV; syssem_backend_name((syssem_backend_t)b); b++) {
     if (!syssem_backend_available((syssem_backend_t)b))
       continue;
     m = PyObject_CallFunction(Backend_type, "i", b);
@@ -816,6 +840,44 @@ static PyObject *mod_available_backends(PyObject *mod, PyObject *unused)
   t = PyList_AsTuple(list);
   Py_DECREF(list);
   return t;
+}
+
+/* What the C library knows, for the test that Python knows it too: its
+ * error codes {code: text} and its backends {value: name}. */
+static PyObject *mod_library_names(PyObject *mod, PyObject *unused)
+{
+  PyObject *codes = PyDict_New(), *backends = PyDict_New(), *k, *v;
+  const char *name;
+  int i, r = 0;
+
+  (void)mod;
+  (void)unused;
+  for (i = -1; r == 0 && codes != NULL; i--) {
+    name = syssem_strerror(i);
+    if (strcmp(name, syssem_strerror(1)) == 0) /* "unknown error code" */
+      break;
+    k = PyLong_FromLong(i);
+    v = PyUnicode_FromString(name);
+    r = k && v ? PyDict_SetItem(codes, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+  }
+  for (i = 1; r == 0 && backends != NULL; i++) {
+    name = syssem_backend_name((syssem_backend_t)i);
+    if (name == NULL)
+      break;
+    k = PyLong_FromLong(i);
+    v = PyUnicode_FromString(name);
+    r = k && v ? PyDict_SetItem(backends, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+  }
+  if (r < 0 || codes == NULL || backends == NULL) {
+    Py_XDECREF(codes);
+    Py_XDECREF(backends);
+    return NULL;
+  }
+  return Py_BuildValue("(NN)", codes, backends);
 }
 
 static PyObject *mod_library_version(PyObject *mod, PyObject *unused)
@@ -897,6 +959,7 @@ static PyMethodDef mod_methods[] = {
     available_backends_doc },
   { "library_version", mod_library_version, METH_NOARGS, library_version_doc },
   { "_reopen", mod_reopen, METH_VARARGS, NULL },
+  { "_library_names", mod_library_names, METH_NOARGS, NULL },
   { "_c_rounds", mod_c_rounds, METH_VARARGS, NULL },
   { NULL, NULL, 0, NULL }
 };
@@ -925,9 +988,10 @@ PyMODINIT_FUNC PyInit__syssem(void)
   Backend_type = attr(types, "Backend");
   Keyform_type = attr(types, "Keyform");
   Errors = attr(types, "ERRORS");
+  Error_type = attr(types, "Error");
   Py_DECREF(types);
   if (Mode_type == NULL || Backend_type == NULL || Keyform_type == NULL ||
-      Errors == NULL)
+      Errors == NULL || Error_type == NULL)
     return NULL;
   if (!PyDict_Check(Errors)) {
     PyErr_SetString(PyExc_ImportError, "syssem._types.ERRORS is not a dict");

@@ -12,7 +12,8 @@ __all__ = [
     "Error", "PermissionDeniedError", "InvalidKeyError", "AlreadyExistsError",
     "NotFoundError", "OutOfResourcesError", "UnknownError",
     "InvalidArgumentError", "TimedOutError", "CountOverflowError",
-    "NotAvailableError", "OutOfMemoryError",
+    "NotAvailableError", "OutOfMemoryError", "TokensLostError",
+    "UnavailableError",
 ]
 
 
@@ -59,6 +60,8 @@ class Backend(_ByName, enum.IntEnum):
            killed while it holds a token gives it back.
     POSIX  POSIX named semaphores (sem_open).
     WIN32  Win32 semaphores (Windows only).
+    ETCD   a semaphore on an etcd cluster, keys "etcd://..." (a module of
+           the C library, not built into this package: NotAvailableError).
 
     Where a backend is asked for, its lower-case name works too:
     Backend("posix") is Backend.POSIX.
@@ -67,6 +70,7 @@ class Backend(_ByName, enum.IntEnum):
     SYSV = 1
     POSIX = 2
     WIN32 = 3
+    ETCD = 4
 
 
 class Keyform(_ByName, enum.IntEnum):
@@ -105,6 +109,8 @@ class Code(enum.IntEnum):
     EOVERFLOW = -9
     ENOSYS = -10
     ENOMEM = -11
+    ELOST = -12
+    EUNAVAIL = -13
 
 
 class Error(Exception):
@@ -123,7 +129,10 @@ class Error(Exception):
     def __init__(self, message, code=Code.EUNKNOWN):
         super().__init__(message)
         self.message = message
-        self.code = Code(code)
+        try:
+            self.code = Code(code)
+        except ValueError:          # a code newer than this package
+            self.code = code
 
 
 class PermissionDeniedError(Error, PermissionError):
@@ -173,6 +182,15 @@ class OutOfMemoryError(Error, MemoryError):
     """An allocation failed (ENOMEM)."""
 
 
+class TokensLostError(Error, OSError):
+    """A networked backend gave this handle's tokens back when its lease
+    expired; every later call on the handle fails so (ELOST)."""
+
+
+class UnavailableError(Error, ConnectionError):
+    """A networked backend's cluster did not answer in time (EUNAVAIL)."""
+
+
 #: The exception class for each error code.
 ERRORS = {
     Code.EPERM: PermissionDeniedError,
@@ -186,6 +204,8 @@ ERRORS = {
     Code.EOVERFLOW: CountOverflowError,
     Code.ENOSYS: NotAvailableError,
     Code.ENOMEM: OutOfMemoryError,
+    Code.ELOST: TokensLostError,
+    Code.EUNAVAIL: UnavailableError,
 }
 
 

@@ -84,11 +84,18 @@ def clean(key):
                 pass
 
 
+# Every key starts with the run's prefix (scripts/test.sh sets it, letters
+# only, so that it starts the legacy names too): the run's closing check
+# finds whatever a test left behind.
+PREFIX = os.environ.get("SYSSEM_TEST_PREFIX") or "syssempy"
+
+
 class Keys:
     """Fresh keys for one test; all checked, then cleaned, at its end."""
 
     def __init__(self, name):
-        self.stem = f"syssem-py-{name[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.stem = (f"{PREFIX}-py-{name[:24]}-{os.getpid()}-"
+                     f"{uuid.uuid4().hex[:8]}")
         self.made = []
 
     def __call__(self, tag=""):

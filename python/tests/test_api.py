@@ -124,9 +124,9 @@ def test_module_constants():
     assert syssem.CREATE_NEW is syssem.Mode.CREATE_NEW
     # The numbers are the C library's.
     assert [int(m) for m in syssem.Mode] == [0, 1, 2, 3]
-    assert [int(b) for b in syssem.Backend] == [1, 2, 3]
+    assert [int(b) for b in syssem.Backend] == [1, 2, 3, 4]
     assert [int(k) for k in syssem.Keyform] == [0, 1, 2]
-    assert syssem.Code.EPERM == -1 and syssem.Code.ENOMEM == -11
+    assert syssem.Code.EPERM == -1 and syssem.Code.EUNAVAIL == -13
     for name in syssem.__all__:
         assert hasattr(syssem, name), name
 
@@ -142,6 +142,7 @@ def test_versions():
 def test_available_backends():
     assert syssem.available_backends() == BACKENDS
     assert SYSV in BACKENDS and syssem.Backend.WIN32 not in BACKENDS
+    assert syssem.Backend.ETCD not in BACKENDS
 
 
 def test_help_is_enough_to_use_it():

@@ -1,7 +1,7 @@
 """The examples of docs/python.md and of the README's Python section run.
 
 Every ```python block that is a whole program (it imports syssem) runs in
-its own process, with its keys made unique to this run, and must exit 0
+its own process, with its keys made unique to this test, and must exit 0
 and leave nothing behind.
 """
 
@@ -40,10 +40,9 @@ def test_example_runs(where, code, keys, tmp_path):
     if "PyQt6" in code:
         pytest.importorskip("PyQt6.QtCore", reason="PyQt6 is not installed "
                             "(Debian: python3-pyqt6): its example cannot run")
-    stem = keys.stem.replace("-", "")
-    code = code.replace('"org.example.', f'"org.example.{stem}.')
-    for key in re.findall(r'"(org\.example\.[^"]+)"', code):
-        keys.made.append(key)
+    code = code.replace('"org.example.', f'"{keys.stem}.org.example.')
+    keys.made += re.findall(r'"([^"]*\.org\.example\.[^"]+)"', code)
+    assert keys.made, f"{where} names no org.example key"
     script = tmp_path / "example.py"
     script.write_text(code)
     p = subprocess.run([sys.executable, str(script)], cwd=tmp_path,

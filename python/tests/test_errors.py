@@ -23,7 +23,16 @@ BUILTIN = {
     syssem.Code.EOVERFLOW: OverflowError,
     syssem.Code.ENOSYS: OSError,
     syssem.Code.ENOMEM: MemoryError,
+    syssem.Code.ELOST: OSError,
+    syssem.Code.EUNAVAIL: ConnectionError,
 }
+
+
+def test_python_knows_what_the_library_knows():
+    codes, backends = syssem._syssem._library_names()
+    assert sorted(codes) == sorted(c.value for c in syssem.Code
+                                   if c != syssem.Code.OK)
+    assert backends == {b.value: str(b) for b in syssem.Backend}
 
 
 def test_every_code_has_its_exception():
@@ -75,6 +84,27 @@ def test_backend_not_built(key):
         syssem.Semaphore(key, 1, backend=syssem.Backend.WIN32)
     assert info.value.code == syssem.Code.ENOSYS
     assert isinstance(info.value, OSError)
+
+
+def test_etcd_is_not_built_in(key):
+    for args in [dict(key="etcd://127.0.0.1:2379/" + key),
+                 dict(key=key, backend="etcd")]:
+        with pytest.raises(syssem.NotAvailableError) as info:
+            syssem.Semaphore(initial=1, **args)
+        assert info.value.code == syssem.Code.ENOSYS
+    assert syssem.Backend.ETCD not in syssem.available_backends()
+
+
+def test_lost_fd_of_a_local_backend(key, backend):
+    sem = syssem.Semaphore(key, 1, backend=backend)
+    with pytest.raises(syssem.NotAvailableError):
+        sem.lost_fd()
+    sem.close()
+
+
+def test_unknown_code_still_raises_an_error():
+    e = syssem.Error("syssem_x: from a newer library", -99)
+    assert e.code == -99 and str(e) == "syssem_x: from a newer library"
 
 
 def test_bad_environment_backend(key):
