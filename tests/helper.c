@@ -16,6 +16,8 @@
  *                            "HOLDERS MAX" from FILE, write HOLDERS+1 and the
  *                            larger MAX; under the mutex again write
  *                            HOLDERS-1; release -> "ok" | "err CODE"
+ *   lost MS               -> waits up to MS for syssem_lost_fd() to become
+ *                            readable: "lost" | "held" | "err CODE"
  *   close                 -> "ok"
  *   quit (or end of input) closes the handle and exits 0.
  *
@@ -24,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+# include <poll.h>
+#endif
 
 #include "syssem.h"
 
@@ -163,6 +168,26 @@ static int hold(const char *file, int iters, const char *mutex_key)
   return r;
 }
 
+/* Whether the handle's tokens were lost, waiting up to ms for it. */
+static void lost(int ms)
+{
+#ifdef _WIN32
+  (void)ms;
+  result(SYSSEM_ENOSYS);
+#else
+  struct pollfd p;
+  int r = syssem_lost_fd(sem, &p.fd);
+
+  if (r != SYSSEM_OK) {
+    result(r);
+    return;
+  }
+  p.events = POLLIN;
+  printf("%s\n", poll(&p, 1, ms) > 0 ? "lost" : "held");
+  fflush(stdout);
+#endif
+}
+
 int main(void)
 {
   char line[4400], file[4096], key[200];
@@ -192,6 +217,8 @@ int main(void)
       result(count(file, n));
     } else if (sscanf(line, "hold %4095s %d %199s", file, &n, key) == 3) {
       result(hold(file, n, key));
+    } else if (sscanf(line, "lost %d", &n) == 1) {
+      lost(n);
     } else if (strcmp(line, "close") == 0) {
       syssem_close(sem);
       sem = NULL;

@@ -27,6 +27,7 @@ int on_sysv(void);
 int on_posix(void);
 int on_win32(void);
 int not_win32(void);
+int not_etcd(void);
 
 /* syssem_open, failing the test with the library's message on NULL. */
 syssem_t *open_or_fail(const char *key, int initial, syssem_mode_t m);

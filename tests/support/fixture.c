@@ -152,11 +152,23 @@ static char *format(const char *fmt, ...)
   return s;
 }
 
+char *key_in_format(const char *plain)
+{
+  const char *f = getenv("SYSSEM_TEST_KEY_FORMAT"), *at;
+
+  if (f == NULL || (at = strstr(f, "%s")) == NULL)
+    return must(strdup(plain));
+  return format("%.*s%s%s", (int)(at - f), f, plain, at + 2);
+}
+
 const char *key_for(const char *name)
 {
   static unsigned long n;
+  char *plain = format("%s%s%lu", test_tag, name, n++);
+  char *key = key_in_format(plain);
 
-  return track(format("%s%s%lu", test_tag, name, n++), NULL);
+  free(plain);
+  return track(key, NULL);
 }
 
 /* The tag ----------------------------------------------------------------- */

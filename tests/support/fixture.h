@@ -64,9 +64,16 @@ int test_main(int argc, char **argv, const char *group,
 extern char test_tag[];
 
 /* A fresh key: the tag, name (letters only, to stay in the legacy name), a
- * counter. Removed (syssem_remove, default options) at the test's teardown;
- * the string lives until then. */
+ * counter, put into $SYSSEM_TEST_KEY_FORMAT when it is set. Removed
+ * (syssem_remove, default options) at the test's teardown; the string lives
+ * until then. */
 const char *key_for(const char *name);
+
+/* plain put in place of the "%s" of $SYSSEM_TEST_KEY_FORMAT (malloc'd; plain
+ * itself when it is unset). A networked backend's run of a behavioural
+ * test sets it to a key around "%s", e.g. "etcd://127.0.0.1:2379/t/%s",
+ * so that the test's keys name semaphores there (tests/etcd/with_etcd.c). */
+char *key_in_format(const char *plain);
 
 /* Remove key with opts (copied; NULL: the defaults) at the test's teardown. */
 void fixture_key(const char *key, const syssem_options_t *opts);

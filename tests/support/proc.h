@@ -26,6 +26,9 @@ int proc_read(proc_t *p, char *buf, size_t len, long timeout_ms);
 /* Kill the process at once (SIGKILL / TerminateProcess). */
 void proc_kill(proc_t *p);
 
+/* Its process id (for signals other than proc_kill's). */
+unsigned long proc_pid(const proc_t *p);
+
 /* Close its stdin, wait for it to end, free p. Returns the exit status, or
  * 128 + signal number when it died of a signal. */
 int proc_wait(proc_t *p);

@@ -107,6 +107,11 @@ void proc_kill(proc_t *p)
   kill(p->pid, SIGKILL);
 }
 
+unsigned long proc_pid(const proc_t *p)
+{
+  return (unsigned long)p->pid;
+}
+
 int proc_wait(proc_t *p)
 {
   int st = 0, r;

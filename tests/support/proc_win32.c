@@ -224,6 +224,11 @@ void proc_kill(proc_t *p)
   TerminateProcess(p->process, PROC_KILLED);
 }
 
+unsigned long proc_pid(const proc_t *p)
+{
+  return (unsigned long)GetProcessId(p->process);
+}
+
 int proc_wait(proc_t *p)
 {
   DWORD code = 0;
