@@ -159,13 +159,15 @@ static long ms_until(const struct timespec *end)
 }
 
 /* Wait until the tree of cmd has ended, passing run's signals on. The
- * command's wait status goes to *status. Returns 0, or 1 when run is gone
- * (then the tree was killed). */
-static int wait_tree(pid_t cmd, const struct run_ctx *ctx, int *status)
+ * command's wait status goes to *status. Returns 0, 1 when run is gone, or
+ * 2 when the token was lost (lost_fd, -1 for none, became readable: a
+ * networked semaphore took it back); in both cases the tree was killed. */
+static int wait_tree(pid_t cmd, const struct run_ctx *ctx, int lost_fd,
+                     int *status)
 {
   unsigned char msg[64];
   struct timespec end;
-  struct pollfd pfd[2];
+  struct pollfd pfd[3];
   int ending = 0, st, timeout;
   pid_t p, known = cmd; /* the command, until it is reaped */
   ssize_t n, i;
@@ -201,9 +203,19 @@ static int wait_tree(pid_t cmd, const struct run_ctx *ctx, int *status)
     pfd[0].events = POLLIN;
     pfd[1].fd = ctx->down;
     pfd[1].events = POLLIN;
-    pfd[0].revents = pfd[1].revents = 0;
-    if (poll(pfd, 2, timeout) < 0)
+    pfd[2].fd = lost_fd;
+    pfd[2].events = POLLIN;
+    pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
+    if (poll(pfd, lost_fd >= 0 ? 3 : 2, timeout) < 0)
       continue; /* EINTR: SIGCHLD */
+    if (pfd[2].revents != 0) {
+      /* The lease that held the token ended (a partition, a stop longer
+       * than the lease time): the cluster may give the token to another
+       * process a moment from now, so the tree ends at once, without the
+       * grace a finished command's leftovers get. */
+      tree_kill_all(known, status);
+      return 2;
+    }
     if (pfd[0].revents != 0)
       while (read(chld_pipe[0], msg, sizeof msg) > 0)
         ;
@@ -237,7 +249,7 @@ static void give_back(struct args *a, syssem_t *s)
 
 int guard_main(struct args *a, const struct run_ctx *ctx)
 {
-  int st, status = 0, exec_err, exit_status;
+  int st, status = 0, exec_err, exit_status, lost_fd, r;
   const char token = RUN_TOKEN;
   syssem_t *s;
   pid_t cmd;
@@ -277,7 +289,19 @@ int guard_main(struct args *a, const struct run_ctx *ctx)
   }
   if (exec_err != 0)
     cli_say("%s: %s", a->command[0], strerror(exec_err));
-  if (wait_tree(cmd, ctx, &status) != 0) {
+  /* Only a networked backend's token can be lost; the others say ENOSYS. */
+  if (syssem_lost_fd(s, &lost_fd) != SYSSEM_OK)
+    lost_fd = -1;
+  r = wait_tree(cmd, ctx, lost_fd, &status);
+  if (r == 2) {
+    cli_say("%s: the token was lost (its lease expired): %s was killed",
+            a->pos[0], a->command[0]);
+    give_back(a, s);
+    exit_status = ST_LIB;
+    return write_all(ctx->up, &exit_status, sizeof exit_status) == 0 ? ST_OK
+                                                                      : ST_LIB;
+  }
+  if (r != 0) {
     give_back(a, s);
     return ST_LIB;
   }
