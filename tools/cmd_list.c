@@ -231,6 +231,17 @@ static int list_sysv(void)
   return st;
 }
 
+#if SYSSEM__APPLE
+/* Apple systems keep POSIX semaphores out of the file system and cannot
+ * read their counts (docs/portability.md): nothing to walk, nothing to
+ * show. */
+static int list_posix(void)
+{
+  cli_say("POSIX named semaphores cannot be listed here: this system does "
+          "not keep them as files");
+  return ST_LIB;
+}
+#else
 /* One POSIX name: "/" + the file name less the C library's prefix. musl
  * keeps them beside shm_open objects, so the size tells semaphores apart. */
 static void list_px_file(const char *file)
@@ -288,6 +299,7 @@ static int list_posix(void)
   free_names(names, n);
   return ST_OK;
 }
+#endif
 
 int cmd_list(struct args *a)
 {
