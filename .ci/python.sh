@@ -21,7 +21,7 @@ py=/usr/bin/python3
 started=$SECONDS
 
 need=(python3 python3-dev python3-venv python3-pip python3-mesonpy
-      python3-pytest python3-pyqt6 meson ninja-build gcc pkg-config binutils
+      python3-pytest python3-pyqt6 mypy meson ninja-build gcc pkg-config binutils
       git util-linux)
 missing=()
 for p in "${need[@]}"; do

@@ -520,7 +520,7 @@ static PyObject *Sem_exit(SemObject *self, PyObject *const *args,
   r = syssem_release(self->s, 1);
   if (r < 0)
     return raise_code(r);
-  Py_RETURN_FALSE;
+  Py_RETURN_NONE;
 }
 
 /* Pickling (multiprocessing's spawn and forkserver): the other process

@@ -1,6 +1,6 @@
 # Type hints of the C extension syssem._syssem.
 from types import TracebackType
-from typing import Dict, Optional, Tuple, Type, Union
+from typing import Dict, Optional, Tuple, Type, Union, final
 
 from ._types import Backend, Keyform, Mode
 
@@ -9,6 +9,7 @@ _KeyformArg = Union[Keyform, str, int, None]
 
 WAIT_SLICE_MS: int
 
+@final
 class Semaphore:
     def __new__(
         cls,
@@ -32,7 +33,7 @@ class Semaphore:
         exc_type: Optional[Type[BaseException]],
         exc_value: Optional[BaseException],
         traceback: Optional[TracebackType],
-    ) -> bool: ...
+    ) -> None: ...
     @property
     def value(self) -> int: ...
     @property

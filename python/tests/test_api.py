@@ -192,6 +192,21 @@ def test_type_hints_shipped_and_complete():
     assert "__new__" in stub["Semaphore"]
 
 
+def test_type_hints_match_the_module_and_check(tmp_path):
+    # stubtest compares the stubs with the module at run time; mypy --strict
+    # checks a program written against them.
+    pytest.importorskip("mypy", reason="mypy is not installed (Debian: "
+                        "apt install mypy): the type hints are not checked")
+    here = pathlib.Path(__file__).parent
+    for args in (["-m", "mypy.stubtest", "syssem"],
+                 ["-m", "mypy", "--strict", "--no-incremental",
+                  str(here / "typed_use.py")]):
+        p = subprocess.run([__import__("sys").executable, *args],
+                           cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        assert p.returncode == 0, p.stdout
+
+
 def test_linked_statically_exporting_only_the_module():
     so = pathlib.Path(syssem._syssem.__file__)
     readelf = subprocess.run(["readelf", "-d", "--dyn-syms", "-W", so],
