@@ -13,7 +13,7 @@ Each repetition times N rounds of every row, in turn; the table shows the
 median ns per round, and the medians of the per-repetition ratio to C and
 difference from C. Timings are printed, never judged.
 
-    python3 bench/python_overhead.py [--quick]
+    python3 bench/python_overhead.py [--quick] [--no-pin]
 """
 
 import itertools
@@ -84,8 +84,14 @@ def bench(backend, reps, n):
 def main():
     quick = "--quick" in sys.argv[1:] or os.environ.get("BENCH_QUICK")
     reps, n = (3, 20000) if quick else (11, 200000)
+    pinned = ""
+    if "--no-pin" not in sys.argv[1:] and hasattr(os, "sched_setaffinity"):
+        # On one CPU, as bench/bench runs: no migration inside a row.
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        pinned = f", pinned to CPU {cpu}"
     print(f"syssem {syssem.__version__}, Python {sys.version.split()[0]}, "
-          f"{reps} repetitions of {n} rounds; ns per acquire+release")
+          f"{reps} repetitions of {n} rounds{pinned}; ns per acquire+release")
     for backend in syssem.available_backends():
         bench(backend, reps, n)
 
