@@ -298,6 +298,10 @@ static void forget(pid_t pid)
 
 /* Start the tool with args (NULL-terminated); its stdout and stderr go to
  * out and err when they are not -1. */
+/* When set, the tool starts in a process group of its own, as a shell with
+ * job control starts a job; else in ours. */
+static int spawn_own_group;
+
 static pid_t spawn(const char *const *args, int out, int err)
 {
   static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD };
@@ -322,9 +326,13 @@ static pid_t spawn(const char *const *args, int out, int err)
       dup2(out, 1);
     if (err >= 0)
       dup2(err, 2);
+    if (spawn_own_group)
+      setpgid(0, 0);
     execv(tool, argv);
     _exit(125);
   }
+  if (spawn_own_group)
+    setpgid(pid, pid);
   assert_true(nlive < (int)(sizeof live / sizeof live[0]));
   live[nlive++] = pid;
   return pid;
@@ -1229,6 +1237,20 @@ static void test_run_leftovers(void **state)
   rm_key(key);
 }
 
+/* In a tree of the tree helper, the command is the parent of the child in
+ * its group, and its parent is the guardian: the command's index. */
+static int command_of(const struct tree_pids *t)
+{
+  int i, j;
+
+  for (i = 0; i < t->n; i++)
+    for (j = 0; j < t->n; j++)
+      if (t->ppid[j] == t->pid[i])
+        return i;
+  fail_msg("no command in the tree");
+  return -1;
+}
+
 /* What is not covered, as docs/tool.md says: the guardian itself killed
  * with SIGKILL. Its undo gives the System V token back at once (POSIX: the
  * token is lost), the command dies with it (parent-death signal), and run,
@@ -1237,12 +1259,11 @@ static void test_run_guardian_killed(void **state)
 {
   struct tree_pids t;
   struct ledger l;
-  long guardian = 0;
   char key[128], msg[512];
   struct out o;
+  long guardian;
   FILE *err;
   pid_t run;
-  int i, j;
 
   (void)state;
   make_key(key, sizeof key, "guardian");
@@ -1250,12 +1271,7 @@ static void test_run_guardian_killed(void **state)
   err = tmpfile();
   assert_non_null(err);
   run = run_tree(key, &l, &t, fileno(err));
-  /* The command is the parent of the child in its group; its parent is
-   * the guardian. */
-  for (i = 0; i < t.n; i++)
-    for (j = 0; j < t.n; j++)
-      if (t.ppid[j] == t.pid[i])
-        guardian = t.ppid[i];
+  guardian = t.ppid[command_of(&t)];
   assert_true(guardian > 0);
   assert_int_equal(kill((pid_t)guardian, SIGKILL), 0);
   assert_int_equal(reap(run), 1);
@@ -1270,6 +1286,67 @@ static void test_run_guardian_killed(void **state)
     assert_int_equal(TOOL(&o, "release", key), 0);
   }
   assert_int_equal(probe_run(key, "0", &t), 0);
+  ledger_close(&l);
+  rm_key(key);
+}
+
+/* Not covered either: run and the guardian killed together. The command
+ * dies with the guardian (parent-death signal); the processes below it run
+ * on, here as our orphans (we are a subreaper), and the token is back
+ * (System V undo) or lost (POSIX). */
+static void test_run_both_killed(void **state)
+{
+  struct tree_pids t;
+  struct ledger l;
+  char key[128];
+  struct out o;
+  long guardian, cmd;
+  double t0;
+  pid_t run;
+  int i, st = 0;
+
+  (void)state;
+#if !defined(__linux__)
+  skip(); /* the parent-death signal and the subreaper are Linux's */
+#endif
+  make_key(key, sizeof key, "both");
+  ledger_open(&l, "both");
+  /* A job of its own: the stopped run must not leave our own process group
+   * orphaned with a stopped member (the kernel would hang it up, us too). */
+  spawn_own_group = 1;
+  run = run_tree(key, &l, &t, -1);
+  spawn_own_group = 0;
+  i = command_of(&t);
+  cmd = t.pid[i];
+  guardian = t.ppid[i];
+  /* run stopped first runs no code of its own again: it cannot take up the
+   * tree that the guardian's death hands to it. */
+  assert_int_equal(kill(run, SIGSTOP), 0);
+  assert_int_equal(kill((pid_t)guardian, SIGKILL), 0);
+  assert_int_equal(kill(run, SIGKILL), 0);
+  assert_int_equal(reap(run), 1000 + SIGKILL);
+  /* The command is killed and ends up our child: reap it. */
+  for (t0 = now_ms(); now_ms() - t0 < 10000; nap_ms(10))
+    if (waitpid((pid_t)cmd, &st, WNOHANG) == (pid_t)cmd)
+      break;
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  /* The others still run, unguarded. */
+  assert_false(ledger_ended_now(&l));
+  for (i = 0; i < t.n; i++)
+    if (t.pid[i] != cmd)
+      assert_int_equal(kill((pid_t)t.pid[i], 0), 0);
+  if (strcmp(backend, "sysv") == 0) {
+    assert_int_equal(value_of(no_opts, key), 1);
+  } else {
+    assert_int_equal(value_of(no_opts, key), 0);
+    assert_int_equal(TOOL(&o, "release", key), 0);
+  }
+  for (i = 0; i < t.n; i++)
+    if (t.pid[i] != cmd) {
+      assert_int_equal(kill((pid_t)t.pid[i], SIGKILL), 0);
+      assert_int_equal(reap((pid_t)t.pid[i]), 1000 + SIGKILL);
+    }
+  assert_true(ledger_ended_now(&l));
   ledger_close(&l);
   rm_key(key);
 }
@@ -1548,6 +1625,7 @@ int main(int argc, char **argv)
     T(test_run_tree_signals),
     T(test_run_leftovers),
     T(test_run_guardian_killed),
+    T(test_run_both_killed),
     T(test_run_terminal),
     T(test_run_timeout),
     T(test_run_status),
