@@ -89,15 +89,16 @@ row acquire+release posix raw "$n" "$t_posix"
 for b in sysv posix; do
   row "try_acquire(0)" "$b" raw "$n" -
 done
-for b in sysv posix; do
+# Opening by native name, then by Qt string key (the name derived).
+for b in sysv posix sysv-qtkey posix-qtkey; do
   row open+close "$b" raw 200 -
   row create+destroy "$b" raw 100 -
 done
 # The C++ rows, where the benchmark was built with Qt and Boost.
 if "$bench" --callgrind acquire+release sysv qt 1 >/dev/null 2>&1; then
   row acquire+release sysv qt "$n" -
-  row open+close sysv qt 200 -
-  row create+destroy sysv qt 100 -
+  row open+close sysv-qtkey qt 200 -
+  row create+destroy sysv-qtkey qt 100 -
 fi
 if "$bench" --callgrind acquire+release posix boost 1 >/dev/null 2>&1; then
   row acquire+release posix boost "$n" -

@@ -117,7 +117,7 @@ void bench_case_ab(void)
                 bench_attach(backends[i].floor, key));
       n = 3;
     }
-    bench_ab(li->name, arms, n, AB_BLOCK, bench_quick ? 20 : 1000,
+    bench_ab(li->name, arms, n, AB_BLOCK, bench_blocks,
              backends[i].target);
     while (n-- > 1)
       arms[n].impl->close(arms[n].h);

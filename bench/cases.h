@@ -12,6 +12,9 @@
 void bench_case_pairs(void);
 void bench_case_ab(void);
 
+/* case_pages.c: what each page touched after a system call costs. */
+void bench_case_pages(void);
+
 /* case_pingpong.c: a round trip between two processes. */
 void bench_case_pingpong(void);
 

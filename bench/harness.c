@@ -22,6 +22,7 @@
 
 int bench_quick;
 int bench_reps = 11;
+int bench_blocks;
 volatile sig_atomic_t bench_stopping;
 long bench_failures;
 int bench_met, bench_missed;

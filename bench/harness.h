@@ -19,6 +19,7 @@
 /* The run's settings (main.c sets them from the command line). */
 extern int bench_quick;          /* --quick or BENCH_QUICK: a short run    */
 extern int bench_reps;           /* repetitions of a compare() row         */
+extern int bench_blocks;         /* blocks per arm of a bench_ab() row     */
 extern volatile sig_atomic_t bench_stopping; /* SIGINT/SIGTERM seen        */
 extern long bench_failures;      /* operations that did not do their job  */
 

@@ -6,8 +6,10 @@
  * SPDX-License-Identifier: MIT
  *
  * Usage:
- *   bench [--quick] [--reps R] [--no-pin] [--data DIR] [--only GROUP,...]
- *       the tables (BENCH_QUICK=1 is --quick). GROUPs: pairs, ab,
+ *   bench [--quick] [--reps R] [--blocks B] [--no-pin] [--data DIR]
+ *         [--only GROUP,...]
+ *       the tables (BENCH_QUICK=1 is --quick); B blocks per arm in the A/B
+ *       rows (1,000; --quick 20). GROUPs: pairs, ab, pages,
  *       pingpong, open, contention, latency. --data DIR writes the
  *       numbers the charts are drawn from (bench/plot.sh).
  *   bench --callgrind CASE BACKEND SIDE N
@@ -36,6 +38,7 @@ static const struct {
 } groups[] = {
   { "pairs", bench_case_pairs },
   { "ab", bench_case_ab },
+  { "pages", bench_case_pages },
   { "pingpong", bench_case_pingpong },
   { "open", bench_case_open },
   { "contention", bench_case_contention },
@@ -89,10 +92,10 @@ static void print_machine(int cpu)
 
 static void usage(void)
 {
-  fprintf(stderr, "usage: bench [--quick] [--reps R] [--no-pin] [--data DIR]"
-                  " [--only GROUP,...]\n"
+  fprintf(stderr, "usage: bench [--quick] [--reps R] [--blocks B] [--no-pin]"
+                  " [--data DIR] [--only GROUP,...]\n"
                   "       bench --callgrind CASE BACKEND SIDE N\n"
-                  "GROUPs: pairs ab pingpong open contention latency\n");
+                  "GROUPs: pairs ab pages pingpong open contention latency\n");
   exit(2);
 }
 
@@ -149,6 +152,8 @@ int main(int argc, char **argv)
       nopin = 1;
     } else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
       data = argv[++i];
+    } else if (strcmp(argv[i], "--blocks") == 0 && i + 1 < argc) {
+      bench_blocks = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
       only = argv[++i];
     } else if (strcmp(argv[i], "--callgrind") == 0 && i + 4 < argc) {
@@ -161,9 +166,15 @@ int main(int argc, char **argv)
       usage();
     }
   }
-  if (bench_quick)
+  if (bench_quick) {
     bench_reps = 3;
-  if (bench_reps < 1 || bench_reps > 31)
+    if (bench_blocks == 0)
+      bench_blocks = 20;
+  }
+  if (bench_blocks == 0)
+    bench_blocks = 1000;
+  if (bench_reps < 1 || bench_reps > 31 || bench_blocks < 3 ||
+      bench_blocks > 4000)
     usage();
   if (only != NULL && !known(only))
     usage();
