@@ -66,6 +66,7 @@ static int impl_index(const bench_impl_t *im)
 /* Shared by the parent and its workers (an anonymous shared mapping): the
  * ledger that checks the semaphore, and what each worker counted. */
 typedef struct shared {
+  atomic_int ready;     /* workers attached and waiting for the start     */
   atomic_int stop;
   atomic_int holders;   /* workers between acquire and release          */
   atomic_int over;      /* times there were more holders than tokens    */
@@ -75,7 +76,7 @@ typedef struct shared {
     char pad[56];
   } count[MAX_WORKERS];
   /* Hand-off latency. */
-  atomic_long ready;    /* the waiter is about to wait for token n      */
+  atomic_long waiting;  /* the waiter is about to wait for token n      */
   double released;      /* when the parent released it                  */
   double lat[MAX_SAMPLES];
 } shared_t;
@@ -118,6 +119,7 @@ static void *work(void *arg)
 
   if (h == NULL)
     atomic_fetch_add(&sh->failed, 1);
+  atomic_fetch_add(&sh->ready, 1);
   while (read(wk->go, &c, 1) < 0 && errno == EINTR)
     ;
   if (h == NULL)
@@ -190,7 +192,11 @@ static void cell(const bench_impl_t *im, int threads, int tokens, int n,
     }
   }
   bench_watchdog(120);
-  close(go[1]); /* go: every worker's read() sees the end of the pipe */
+  /* Every worker attached (on a loaded machine starting 16 processes takes
+   * longer than the warm-up), then go: every read() sees the pipe's end. */
+  while (atomic_load(&sh->ready) < n)
+    nap(1e6);
+  close(go[1]);
   nap(window / 5);
   for (i = 0; i < n; i++)
     c0[i] = atomic_load(&sh->count[i].n);
@@ -374,7 +380,7 @@ static void handoffs(const bench_impl_t *im, int samples, double *lat)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(done[0]);
     for (i = 0; w != NULL && i < samples; i++) {
-      atomic_store(&sh->ready, i + 1);
+      atomic_store(&sh->waiting, i + 1);
       if (im->acquire(w) != 0)
         break;
       sh->lat[i] = bench_now() - sh->released;
@@ -386,7 +392,7 @@ static void handoffs(const bench_impl_t *im, int samples, double *lat)
   close(done[1]);
   bench_watchdog(120);
   for (i = 0; i < samples; i++) {
-    while (atomic_load(&sh->ready) != i + 1 || !asleep(pid))
+    while (atomic_load(&sh->waiting) != i + 1 || !asleep(pid))
       sched_yield();
     sh->released = bench_now();
     atomic_thread_fence(memory_order_seq_cst);

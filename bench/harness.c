@@ -129,11 +129,22 @@ void *bench_attach(const bench_impl_t *impl, const char *key)
 
 static char data_dir[4096];
 
+/* Make dir and its missing parents. */
 void bench_data_dir(const char *dir)
 {
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-    bench_die(dir);
+  char *p;
+
   snprintf(data_dir, sizeof data_dir, "%s", dir);
+  for (p = data_dir + 1; *p != '\0'; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(data_dir, 0777) != 0 && errno != EEXIST)
+      bench_die(data_dir);
+    *p = '/';
+  }
+  if (mkdir(data_dir, 0777) != 0 && errno != EEXIST)
+    bench_die(data_dir);
 }
 
 void bench_data(const char *table, const char *fmt, ...)
