@@ -303,22 +303,26 @@ void bench_case_contention(void)
           double m = median_of(rate[th][c][j][i], rounds);
           double base = median_of(rate[th][c][j][impl_index(baseline[i])],
                                   rounds);
-          double ratio[MAX_ROUNDS];
+          double ratio[MAX_ROUNDS], q;
+          int nr;
           long f = median_long(lo[th][c][j][i], rounds);
           long mo = median_long(hi[th][c][j][i], rounds);
           char cellbuf[64];
 
-          /* The ratio of rates, round by round: raw/impl time per cycle. */
-          for (r = 0; r < rounds; r++) {
-            b = impl_index(baseline[i]);
-            ratio[r] = rate[th][c][j][b][r] / rate[th][c][j][i][r];
-          }
-          snprintf(cellbuf, sizeof cellbuf, "%8.0f %5.2fx %ld-%ld", m,
-                   median_of(ratio, rounds), f, mo);
+          /* The ratio of rates, round by round: raw/impl time per cycle;
+           * a round in which either made no cycle (a worker starved of CPU
+           * for the whole window) has none. */
+          b = impl_index(baseline[i]);
+          for (r = nr = 0; r < rounds; r++)
+            if (rate[th][c][j][b][r] > 0 && rate[th][c][j][i][r] > 0)
+              ratio[nr++] = rate[th][c][j][b][r] / rate[th][c][j][i][r];
+          q = nr > 0 ? median_of(ratio, nr) : 0;
+          snprintf(cellbuf, sizeof cellbuf, "%8.0f %5.2fx %ld-%ld", m, q, f,
+                   mo);
           bench_print("  %-24s", cellbuf);
           bench_data("throughput", "%s\t%d\t%d\t%s\t%.1f\t%.4f\t%ld\t%ld\t%.1f",
                      th ? "threads" : "processes", counts[c], ns[j],
-                     impls[i]->name, m, median_of(ratio, rounds), f, mo, base);
+                     impls[i]->name, m, q, f, mo, base);
         }
         bench_print("\n");
       }

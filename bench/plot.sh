@@ -43,6 +43,7 @@ if [ -s "$data/throughput.tsv" ]; then
     echo 'set logscale y 10'
     echo 'set xlabel "N"'
     echo 'set xtics (1, 2, 4, 8, 16)'
+    echo 'set xrange [0.8:20]'
     panel=0
     for mode in processes threads; do
       for count in 1 4; do
@@ -88,7 +89,10 @@ if [ -s "$data/latency.tsv" ]; then
     while IFS= read -r im; do
       i=$((i + 1))
       awk -F'\t' -v im="$im" '$1 == im { print $2 / 1000 }' "$t" | sort -g |
-        awk '{ v[NR] = $1 } END { for (k = 1; k <= NR; k++) print v[k] "\t" k / NR }' \
+        awk '{ v[NR] = $1 } END { # at most about 500 points a line
+          step = int(NR / 500) + 1
+          for (k = 1; k <= NR; k++)
+            if (k % step == 0 || k == 1 || k == NR) print v[k] "\t" k / NR }' \
         >"$tmp/lat-$i"
       plot="$plot $(q "$tmp/lat-$i") using 1:2 with lines lw 2 title $(q "$im"),"
     done <"$tmp/impls"
