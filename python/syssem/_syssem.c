@@ -62,7 +62,12 @@ static PyObject *raise_code(int code)
       return NULL;
     cls = Error_type; /* a code newer than syssem/_types.py */
   }
-  exc = PyObject_CallFunction(cls, "si", msg, code);
+  /* The message may hold a path's bytes, or the OS's text in the locale's
+   * encoding: never let it turn the error into a UnicodeDecodeError. */
+  exc = PyObject_CallFunction(cls, "Ni",
+                              PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg),
+                                                   "backslashreplace"),
+                              code);
   if (exc != NULL) {
     PyErr_SetObject(cls, exc);
     Py_DECREF(exc);

@@ -110,6 +110,26 @@ def test_native_and_uri_keys(keys, tmp_path):
         assert not exists(name, POSIX, keyform="native")
 
 
+def test_native_key_under_a_tmpdir_not_in_utf8(key, tmp_path):
+    # A System V key file lives in $TMPDIR, whose bytes need not be UTF-8:
+    # the native key is then what os.fsdecode() makes of them.
+    tmpdir = os.path.join(os.fsencode(tmp_path), b"dir-\xff")
+    os.mkdir(tmpdir)
+    script = ("import os, sys, syssem\n"
+              "s = syssem.Semaphore(sys.argv[1], 1, backend='sysv')\n"
+              "print(ascii(s.native_key), os.path.exists(s.native_key))\n"
+              "s.close()\n")
+    env = dict(os.environb)
+    env[b"TMPDIR"] = tmpdir
+    out = subprocess.run([__import__("sys").executable, "-c", script, key],
+                         cwd="/", env=env, check=True, stdout=subprocess.PIPE,
+                         text=True).stdout
+    native = os.fsdecode(os.path.join(tmpdir, os.fsencode(os.path.basename(
+        syssem.native_name(key, backend=SYSV)))))
+    assert out == f"{ascii(native)} True\n"
+    assert os.listdir(tmpdir) == []   # the owner removed its key file
+
+
 def test_modes_by_name(key, backend):
     sem = syssem.Semaphore(key, 1, "create_new", backend=backend)
     with pytest.raises(syssem.AlreadyExistsError):
