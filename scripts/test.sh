@@ -3,10 +3,10 @@
 # both Unix backends, the same again under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the consumer projects, the Python package, the
 # reliability variants (Valgrind, ThreadSanitizer, clang, musl, a libFuzzer
-# run), the Windows build under Wine, the macOS cross-build, and at the end a
-# check that nothing was left behind. The suite runs twice from one build: as
-# root, and as the ordinary user nobody. Run as root on Debian 12. Fails if
-# any test fails.
+# run), the Windows build under Wine, FreeBSD's and macOS's fallbacks emulated
+# on Linux, the macOS cross-build, and at the end a check that nothing was
+# left behind. The suite runs twice from one build: as root, and as the
+# ordinary user nobody. Run as root on Debian 12. Fails if any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -69,6 +69,9 @@ bash .ci/reliability.sh
 
 echo "== Windows: cross-build with mingw-w64, test under Wine"
 bash .ci/windows.sh -Dwerror=true
+
+echo "== other systems' fallbacks on Linux: -Demulate=freebsd and darwin"
+bash .ci/emulate.sh
 
 echo "== macOS: cross-build of the library and the tool with zig, exports checked"
 bash .ci/macos.sh

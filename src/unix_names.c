@@ -29,7 +29,7 @@
  *  NetBSD       no file (kernel)  14 bytes with the slash
  *  OpenBSD      a hash of the name under /tmp, mode ignored: not a path we
  *               can work out or chmod; 251 as elsewhere */
-#if SYSSEM__APPLE
+#if defined(__APPLE__)
 # define PX_NAME_MAX 29
 #elif defined(__linux__) && defined(__GLIBC__)
 # define PX_DIR "/dev/shm"
@@ -57,7 +57,9 @@
 # define PX_NAME_MAX 251
 #endif
 
-const size_t syssem__px_name_max = PX_NAME_MAX;
+/* -Demulate=darwin takes Apple's limit on Linux, whose files stay where
+ * its C library keeps them. */
+const size_t syssem__px_name_max = SYSSEM__APPLE ? 29 : PX_NAME_MAX;
 
 #if defined(PX_DIR)
 const char *const syssem__px_dir = PX_DIR;

@@ -415,6 +415,84 @@ static void signals_retried(void **state)
     assert_int_equal(syssem_remove(key, NULL), SYSSEM_OK);
 }
 
+/* The POSIX name of a legacy key, as Qt names it: on Apple systems (Qt 6.4
+ * and later) a slash and the first 29 hex digits of the SHA-1 of the key's
+ * UTF-8, whatever the key's length; elsewhere a slash and the stem, which
+ * must fit the C library's limit. The Apple vectors were computed apart
+ * from this library, with Qt's rule and another SHA-1. Names only: nothing
+ * is opened. */
+static const char *const px_legacy[][2] = {
+#if SYSSEM__APPLE
+  { "market", "/5c9f73af73334ffe350c60ec076e5" },
+  { "org.example.myapp-12345", "/63823d3c0284aac121bacc312c412" },
+  { "12345", "/8cb2237d0679ca88db6464eac60da" },
+  { "Gr\xc3\xbc\xc3\x9f" "e", "/f649751d6e1bb46f8c86a8e030023" },
+  { "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x82\xad\xe3\x83\xbc",
+    "/622460bd575657f85980a793b966d" },
+  { "\xf0\x9f\x99\x82 smile \xe2\x98\x83", "/5f9bf5085801488100fdf3fb446e6" },
+#else
+  { "market", "/qipc_systemsem_market5c9f73af73334ffe350c60ec076e5744db0ecda3" },
+  { "12345", "/qipc_systemsem_8cb2237d0679ca88db6464eac60da96345513964" },
+#endif
+};
+
+static void posix_legacy_names(void **state)
+{
+  syssem_options_t o = SYSSEM_OPTIONS_INIT;
+  char name[SYSSEM_NATIVE_MAX], *key;
+  size_t i;
+  int r;
+
+  (void)state;
+  o.backend = SYSSEM_BACKEND_POSIX;
+  for (i = 0; i < sizeof px_legacy / sizeof px_legacy[0]; i++) {
+    assert_int_equal(syssem_native_name(px_legacy[i][0], &o, NULL, name,
+                                        sizeof name), SYSSEM_OK);
+    assert_string_equal(name, px_legacy[i][1]);
+  }
+  /* The longest key: a name on Apple systems (its hash), a key error that
+   * names the limit elsewhere. */
+  key = malloc(SYSSEM__KEY_MAX + 1);
+  assert_non_null(key);
+  memset(key, 'x', SYSSEM__KEY_MAX);
+  key[SYSSEM__KEY_MAX] = '\0';
+  r = syssem_native_name(key, &o, NULL, name, sizeof name);
+  free(key);
+  if (SYSSEM__APPLE) {
+    assert_int_equal(r, SYSSEM_OK);
+    assert_string_equal(name, "/0494dc592da04a1753223918ea73b");
+  } else {
+    assert_int_equal(r, SYSSEM_EKEY);
+    assert_non_null(strstr(syssem_last_error_message(), "251 bytes"));
+  }
+}
+
+/* A native POSIX name over the system's limit is a key error whose message
+ * says the limit; one at the limit is a name. */
+static void posix_name_limit(void **state)
+{
+  syssem_options_t o = SYSSEM_OPTIONS_INIT;
+  char name[SYSSEM_NATIVE_MAX], key[SYSSEM_NATIVE_MAX], want[64];
+  size_t max = syssem__px_name_max;
+
+  (void)state;
+  o.backend = SYSSEM_BACKEND_POSIX;
+  o.keyform = SYSSEM_KEYFORM_NATIVE;
+  assert_int_equal(max, SYSSEM__APPLE ? 29 : 251);
+  key[0] = '/';
+  memset(key + 1, 'n', max);
+  key[max + 1] = '\0';
+  assert_int_equal(syssem_native_name(key, &o, NULL, name, sizeof name),
+                   SYSSEM_OK);
+  assert_string_equal(name, key);
+  key[max + 1] = 'n';
+  key[max + 2] = '\0';
+  assert_int_equal(syssem_native_name(key, &o, NULL, name, sizeof name),
+                   SYSSEM_EKEY);
+  snprintf(want, sizeof want, "%u bytes after the slash", (unsigned)max);
+  assert_non_null(strstr(syssem_last_error_message(), want));
+}
+
 int main(int argc, char **argv)
 {
   static const test_case_t tests[] = {
@@ -426,6 +504,9 @@ int main(int argc, char **argv)
     TEST_IF(exact_permissions, not_etcd),
     TEST_IF(native_keys, not_etcd),
     TEST_IF(uri_keys, not_etcd),
+    /* POSIX names, made without touching anything: once is enough. */
+    TEST_IF(posix_legacy_names, on_posix),
+    TEST_IF(posix_name_limit, on_posix),
     /* Only System V has key files and undo: the POSIX run does not list
      * these rather than skip them. */
     TEST_IF(symlink_refused, on_sysv),

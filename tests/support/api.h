@@ -35,6 +35,13 @@ syssem_t *open_or_fail(const char *key, int initial, syssem_mode_t m);
 /* The current count (the call must succeed). */
 int value_of(syssem_t *s);
 
+/* The count of s's POSIX object, read behind the library's back with the C
+ * library's own sem_getvalue: what value_of() falls back to where the
+ * library says SYSSEM_ENOSYS because it takes Apple's rules on Linux
+ * (-Demulate=darwin). 0, or -1 where no count can be read this way
+ * (Windows, Apple systems themselves). */
+int value_behind(syssem_t *s, int *value);
+
 /* 1 if an object exists under key (probing creates nothing). */
 int exists(const char *key);
 

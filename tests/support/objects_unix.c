@@ -7,7 +7,9 @@
 #define _XOPEN_SOURCE 700 /* mkdtemp, nftw */
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "fixture.h"
 #include "objects.h"
 #include "syssem_int.h"
@@ -180,4 +183,16 @@ void fixture_setenv(const char *name, const char *value)
     assert_int_equal(setenv(name, value, 1), 0);
   else
     assert_int_equal(unsetenv(name), 0);
+}
+
+int value_behind(syssem_t *s, int *value)
+{
+  sem_t *sem = sem_open(syssem_native_key(s), 0);
+  int r;
+
+  if (sem == SEM_FAILED)
+    return -1;
+  r = sem_getvalue(sem, value);
+  sem_close(sem);
+  return r;
 }
