@@ -107,7 +107,8 @@ typedef struct syssem__backend {
   void (*close)(syssem_t *s, int remove);
 
   /* The hot operations. The front end checks the arguments and then jumps
-   * here, so these return straight to the caller: each records its own
+   * here (acquire, try_now and release_one through their copies in the
+   * handle), so these return straight to the caller: each records its own
    * failures, on its failure path, with syssem__record(). */
   int (*acquire)(syssem_t *s);
   int (*try_acquire)(syssem_t *s, long timeout_ms); /* timeout_ms >= 0 */
