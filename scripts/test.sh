@@ -76,6 +76,9 @@ bash .ci/emulate.sh
 echo "== macOS: cross-build of the library and the tool with zig, exports checked"
 bash .ci/macos.sh
 
+echo "== etcd: the etcd backend against real etcd servers, single and 3-member"
+bash .ci/etcd.sh
+
 echo "== nothing left behind (objects named $SYSSEM_TEST_PREFIX*)"
 if ! build-test/tests/support/leftovers "$SYSSEM_TEST_PREFIX"; then
   echo "the test run left these behind (above)"

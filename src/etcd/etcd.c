@@ -9,6 +9,8 @@
  * semaphore's keys fall in that range):
  *
  *   P:init          "INITIAL EPOCH", no lease: the count a creator set.
+ *   P:bound         "BOUND EPOCH", no lease: a number the count can never
+ *                   pass, kept by releases (below).
  *   P:n:LEASE.SEQ   "NET OPSEQ EPOCH", with the lease of the process that
  *                   owns it: what one handle released minus what it took.
  *
@@ -20,13 +22,22 @@
  * records in one transaction: System V's SETVAL, which clears every undo.
  * SYSSEM_NO_UNDO handles change INITIAL instead of their record.
  *
- * Every change is one transaction guarded by what it read: nothing in the
+ * An acquire is one transaction guarded by what it read: nothing in the
  * range modified since revision R, INITIAL's revision unchanged, our own
- * record as we knew it, and (only where a deletion could make the change
- * wrong) each record whose deletion would lower the count below what an
- * acquire needs, or raise it past the maximum for a release. Deletions are
- * the one change a range comparison cannot see. A transaction that fails
- * returns the range as it is now, in the same round trip.
+ * record as we knew it, and (only where a deletion could make it wrong)
+ * each record whose deletion would lower the count below what it needs.
+ * Deletions are the one change a range comparison cannot see. A
+ * transaction that fails returns the range as it is now, in the same round
+ * trip.
+ *
+ * A release must only keep the count within the maximum, and need not
+ * conflict with acquires to do so: BOUND is at least INITIAL plus every
+ * positive NET, so at least the count, now and after any record is deleted
+ * (an acquire lowers the count and leaves BOUND; a release raises both by
+ * n). A release guarded by BOUND's revision (and INITIAL's, and our record)
+ * that keeps BOUND + n within the maximum keeps the count there, whatever
+ * else changed. Only when BOUND would pass the maximum does a release read
+ * the exact count, guard the whole range, and set BOUND anew.
  *
  * Exactly once: each change puts OPSEQ + 1 into our record. When the answer
  * to a change is lost, the next read of the range tells whether it was
@@ -70,9 +81,9 @@ struct et_rec {
 struct et_state {
   int valid, fresh;
   long long rev;
-  int have_init;
-  long long init, init_mod;
-  char epoch[17];
+  int have_init, have_bound;
+  long long init, init_mod, bound, bound_mod;
+  char epoch[17], bound_epoch[17];
   struct et_rec *r;
   int nr, cap;
 };
@@ -82,7 +93,7 @@ struct et_sem {
   struct et_cluster *c;
   int ttl;
   char *pfx, *pfx_end;       /* the range                              */
-  char *init_key;
+  char *init_key, *bound_key;
   char *rec_pfx;             /* P:n:                                   */
   unsigned long pid;         /* a fork child starts afresh             */
   pthread_mutex_t lock;      /* one change at a time per handle        */
@@ -131,9 +142,9 @@ static void state_clear(struct et_state *st)
   for (i = 0; i < st->nr; i++)
     free(st->r[i].key);
   st->nr = 0;
-  st->valid = st->fresh = st->have_init = 0;
-  st->rev = st->init = st->init_mod = 0;
-  st->epoch[0] = '\0';
+  st->valid = st->fresh = st->have_init = st->have_bound = 0;
+  st->rev = st->init = st->init_mod = st->bound = st->bound_mod = 0;
+  st->epoch[0] = st->bound_epoch[0] = '\0';
 }
 
 static struct et_rec *rec_find(struct et_state *st, const char *key)
@@ -164,6 +175,16 @@ static int state_set(struct et_sem *h, const char *key, const char *value,
       st->init = a;
       st->init_mod = mod;
       memcpy(st->epoch, ep, sizeof ep);
+    }
+    return 0;
+  }
+  if (strcmp(key, h->bound_key) == 0) {
+    st->have_bound = value != NULL &&
+                     sscanf(value, "%lld %16s", &a, ep) == 2;
+    if (st->have_bound) {
+      st->bound = a;
+      st->bound_mod = mod;
+      memcpy(st->bound_epoch, ep, sizeof ep);
     }
     return 0;
   }
@@ -242,16 +263,30 @@ static void state_event(void *arg, const struct et_event *e)
   h->st.rev = e->mod;
 }
 
-/* INITIAL plus every NET of the epoch. */
-static long long state_value(const struct et_state *st)
+/* INITIAL plus every NET of the epoch; with upper, only the positive
+ * ones: the most the count can reach as records are deleted. */
+static long long state_sum(const struct et_state *st, int upper)
 {
   long long v = st->init;
   int i;
 
   for (i = 0; i < st->nr; i++)
-    if (strcmp(st->r[i].epoch, st->epoch) == 0)
+    if (strcmp(st->r[i].epoch, st->epoch) == 0 &&
+        (!upper || st->r[i].net > 0))
       v += st->r[i].net;
   return v;
+}
+
+static long long state_value(const struct et_state *st)
+{
+  return state_sum(st, 0);
+}
+
+/* BOUND can stand for the count in a release. */
+static int bound_known(const struct et_state *st)
+{
+  return st->have_init && st->have_bound &&
+         strcmp(st->bound_epoch, st->epoch) == 0;
 }
 
 /* Requests ------------------------------------------------------------------ */
@@ -556,9 +591,10 @@ static int names(struct et_sem *h, const struct syssem__etcd_key *k)
   h->pfx = cat(p, ":");
   h->pfx_end = cat(p, ";");
   h->init_key = cat(p, ":init");
+  h->bound_key = cat(p, ":bound");
   h->rec_pfx = cat(p, ":n:");
   free(p);
-  if (!h->pfx || !h->pfx_end || !h->init_key || !h->rec_pfx)
+  if (!h->pfx || !h->pfx_end || !h->init_key || !h->bound_key || !h->rec_pfx)
     return SYSSEM_ENOMEM;
   return SYSSEM_OK;
 }
@@ -596,6 +632,8 @@ static int put_init(struct et_sem *h, int initial, int reset, et_ms until,
       add(t, "compare", cmp(h->init_key, NULL, "CREATE", "EQUAL", 0), &bad);
       add(t, "success", put_op(h->init_key, value, 0), &bad);
     }
+    /* Nothing released yet: the bound is the count itself. */
+    add(t, "success", put_op(h->bound_key, value, 0), &bad);
     add(t, "success", op_of("request_range", range_req(h->pfx, h->pfx_end)),
         &bad);
     add(t, "failure", op_of("request_range", range_req(h->pfx, h->pfx_end)),
@@ -688,6 +726,7 @@ fail:
   free(h->pfx);
   free(h->pfx_end);
   free(h->init_key);
+  free(h->bound_key);
   free(h->rec_pfx);
   et_cluster_put(h->c);
   pthread_mutex_destroy(&h->lock);
@@ -801,10 +840,25 @@ static int guards(struct et_sem *h, long long v, long long delta,
   }
 }
 
+/* BOUND after a release of delta on the exact state: INITIAL and every
+ * positive NET once the change is made. */
+static long long bound_after(struct et_sem *h, long long delta)
+{
+  long long b = state_sum(&h->st, 1), net = h->net;
+
+  if (h->base.flags & SYSSEM_NO_UNDO)
+    return b + delta;
+  /* state_sum counted our record as the state has it: net. */
+  return b - (net > 0 ? net : 0) + (net + delta > 0 ? net + delta : 0);
+}
+
 /* Build the guarded change of our record (and INITIAL with NO_UNDO) by
- * delta, with OPSEQ + 1. */
+ * delta, with OPSEQ + 1. whole: guarded by the whole range (every acquire,
+ * and a release that sets BOUND anew, to bound); else a release guarded by
+ * BOUND, which becomes bound. */
 static json_object *change_txn(struct et_sem *h, long long delta,
-                               struct et_rec **g, int ng)
+                               struct et_rec **g, int ng, int whole,
+                               long long bound)
 {
   struct et_state *st = &h->st;
   struct et_rec *own = rec_find(st, h->rec);
@@ -815,7 +869,12 @@ static json_object *change_txn(struct et_sem *h, long long delta,
 
   if (bad)
     return NULL;
-  add(t, "compare", cmp(h->pfx, h->pfx_end, "MOD", "LESS", st->rev + 1), &bad);
+  if (whole)
+    add(t, "compare", cmp(h->pfx, h->pfx_end, "MOD", "LESS", st->rev + 1),
+        &bad);
+  else
+    add(t, "compare", cmp(h->bound_key, NULL, "MOD", "EQUAL", st->bound_mod),
+        &bad);
   add(t, "compare", cmp(h->init_key, NULL, "MOD", "EQUAL", st->init_mod),
       &bad);
   add(t, "compare",
@@ -832,6 +891,10 @@ static json_object *change_txn(struct et_sem *h, long long delta,
   }
   snprintf(value, sizeof value, "%lld %lld %s", net, h->opseq + 1, st->epoch);
   add(t, "success", put_op(h->rec, value, h->sess->lease), &bad);
+  if (delta > 0) {
+    snprintf(value, sizeof value, "%lld %s", bound, st->epoch);
+    add(t, "success", put_op(h->bound_key, value, 0), &bad);
+  }
   add(t, "failure", op_of("request_range", range_req(h->pfx, h->pfx_end)),
       &bad);
   if (bad) {
@@ -841,12 +904,20 @@ static json_object *change_txn(struct et_sem *h, long long delta,
   return t;
 }
 
-/* Our change was applied at revision rev: the state we expect now. */
-static void applied(struct et_sem *h, long long delta, long long rev)
+/* Our change was applied at revision rev (a release setting BOUND to
+ * bound): the state we expect now. */
+static void applied(struct et_sem *h, long long delta, long long bound,
+                    long long rev)
 {
   struct et_state *st = &h->st;
   char value[80];
 
+  if (delta > 0) {
+    st->have_bound = 1;
+    st->bound = bound;
+    st->bound_mod = rev;
+    memcpy(st->bound_epoch, st->epoch, sizeof st->bound_epoch);
+  }
   if (h->base.flags & SYSSEM_NO_UNDO) {
     st->init += delta;
     st->init_mod = rev;
@@ -864,15 +935,15 @@ static void applied(struct et_sem *h, long long delta, long long rev)
 
 /* Handle the answer to a change: 0 applied, 1 not applied (h->st holds the
  * range as it is), 2 outcome unknown, or a code. */
-static int change_answer(struct et_sem *h, long long delta, int r,
-                         json_object *out, const struct et_fail *f)
+static int change_answer(struct et_sem *h, long long delta, long long bound,
+                         int r, json_object *out, const struct et_fail *f)
 {
   json_object *ok;
 
   if (r == SYSSEM_OK) {
     ok = et_get(out, "succeeded");
     if (ok != NULL && json_object_get_boolean(ok)) {
-      applied(h, delta, et_i64(out, "header.revision"));
+      applied(h, delta, bound, et_i64(out, "header.revision"));
       return 0;
     }
     r = state_load(h, et_get(out, "responses.0.response_range"),
@@ -896,7 +967,7 @@ static int change(struct et_sem *h, long long delta, et_ms wait)
   struct et_watch *w = NULL;
   struct et_rec *g[ET_GUARDS_MAX];
   et_ms contact = et_now(), probe = (et_ms)h->ttl * 500;
-  int pending = 0, reopens = 0, r = SYSSEM_OK, ng;
+  int pending = 0, reopens = 0, r = SYSSEM_OK, ng, fast;
 
   /* What we saw in an earlier call may guard an attempt (a stale guard
    * only fails), but "no token" is only ever said on what this call read. */
@@ -909,7 +980,7 @@ static int change(struct et_sem *h, long long delta, et_ms wait)
     et_ms until = contact + (et_ms)h->ttl * 1000;
     json_object *t, *out = NULL;
     struct et_fail f;
-    long long v;
+    long long v, bound;
 
     if (!pending && wait < until && delta < 0)
       until = wait > now ? wait : now;
@@ -994,19 +1065,29 @@ static int change(struct et_sem *h, long long delta, et_ms wait)
       }
       continue;
     }
-    if (delta > 0 && v + delta > ET_MAX) {
-      r = et_core->note_text(SYSSEM_EOVERFLOW, "release",
-                                "count would pass the maximum");
-      break;
+    /* A release within BOUND needs nothing else; past it, the exact count
+     * (read in this call) decides, and sets BOUND anew. */
+    fast = delta > 0 && bound_known(&h->st) && h->st.bound + delta <= ET_MAX;
+    if (delta > 0 && !fast) {
+      if (!h->st.fresh) {
+        h->st.valid = 0;
+        continue;
+      }
+      if (v + delta > ET_MAX) {
+        r = et_core->note_text(SYSSEM_EOVERFLOW, "release",
+                               "count would pass the maximum");
+        break;
+      }
     }
-    ng = guards(h, v, delta, g);
+    ng = fast ? 0 : guards(h, v, delta, g);
     if (ng < 0) {
       r = et_core->note_text(SYSSEM_ENOSPC, "txn",
                                 "too many processes hold nets of this "
                                 "semaphore to guard the change");
       break;
     }
-    t = change_txn(h, delta, g, ng);
+    bound = fast ? h->st.bound + delta : delta > 0 ? bound_after(h, delta) : 0;
+    t = change_txn(h, delta, g, ng, !fast, bound);
     if (t == NULL) {
       r = oom();
       break;
@@ -1015,7 +1096,7 @@ static int change(struct et_sem *h, long long delta, et_ms wait)
                                                : until,
                 0, &out, &f);
     json_object_put(t);
-    r = change_answer(h, delta, r, out, &f);
+    r = change_answer(h, delta, bound, r, out, &f);
     json_object_put(out);
     if (r == 0) {
       r = SYSSEM_OK;
@@ -1141,6 +1222,7 @@ static void et_close(syssem_t *base, int remove)
   free(h->pfx);
   free(h->pfx_end);
   free(h->init_key);
+  free(h->bound_key);
   free(h->rec_pfx);
 }
 
@@ -1200,6 +1282,7 @@ static int et_remove(const char *native, int legacy, int proj_id)
   free(h.pfx);
   free(h.pfx_end);
   free(h.init_key);
+  free(h.bound_key);
   free(h.rec_pfx);
   et_cluster_put(h.c);
   return r;

@@ -24,6 +24,7 @@ struct proxy {
   pthread_mutex_t lock;
   char pattern[64]; /* armed when not empty */
   atomic_int dropped;
+  atomic_int requests;
   atomic_int live; /* connection threads running */
 };
 
@@ -112,6 +113,15 @@ static void *pump(void *arg)
         break;
       if (hit(c->p, buf, (size_t)n))
         dropping = 1;
+      {
+        /* A request starts its chunk; a body never holds "POST /v3/". */
+        const char *at = buf, *end = buf + n, *f;
+
+        while ((f = memmem(at, (size_t)(end - at), "POST /v3/", 9)) != NULL) {
+          atomic_fetch_add(&c->p->requests, 1);
+          at = f + 9;
+        }
+      }
       if (write(c->server, buf, (size_t)n) != n)
         break;
     }
@@ -208,6 +218,11 @@ void proxy_arm(struct proxy *p, const char *pattern)
 int proxy_dropped(struct proxy *p)
 {
   return atomic_load(&p->dropped);
+}
+
+int proxy_requests(struct proxy *p)
+{
+  return atomic_load(&p->requests);
 }
 
 void proxy_stop(struct proxy *p)

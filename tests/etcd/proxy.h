@@ -19,6 +19,8 @@ int proxy_port(const struct proxy *p);
 void proxy_arm(struct proxy *p, const char *pattern);
 /* Answers dropped so far. */
 int proxy_dropped(struct proxy *p);
+/* HTTP requests passed on so far (POSTs to etcd's /v3/ API). */
+int proxy_requests(struct proxy *p);
 void proxy_stop(struct proxy *p);
 
 /* A port that accepts connections (the kernel completes them) and never

@@ -60,6 +60,8 @@ static void worker(const char *key, struct ledger *l)
     r = syssem_acquire(s);
     if (r != SYSSEM_OK) {
       failed(l, r);
+      if (atomic_load(&l->failures) > 100)
+        _exit(2);
       i--;
       continue;
     }
@@ -74,8 +76,28 @@ static void worker(const char *key, struct ledger *l)
       failed(l, r);
     atomic_fetch_add(&l->cycles, 1);
   }
+  /* The close revokes the lease: nothing is left for exit to do. */
   syssem_close(s);
-  exit(0);
+  _exit(0);
+}
+
+static pid_t workers[WORKERS];
+static syssem_t *mine;
+
+/* Should the test fail half-way, no worker outlives it. */
+static void stop_workers(void *arg)
+{
+  int i;
+
+  (void)arg;
+  for (i = 0; i < WORKERS; i++)
+    if (workers[i] > 0) {
+      kill(workers[i], SIGKILL);
+      waitpid(workers[i], NULL, 0);
+      workers[i] = 0;
+    }
+  syssem_close(mine);
+  mine = NULL;
 }
 
 /* Wait until the workers have done n cycles in all (or the time is up). */
@@ -106,7 +128,7 @@ static void leader_failover(void **state)
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   long long t0 = proc_now_ms(), end = t0 + 240000;
   char key[400], path[64];
-  pid_t pid[WORKERS];
+  pid_t *pid = workers;
   syssem_t *s;
   int i, st, v = -1;
 
@@ -114,15 +136,20 @@ static void leader_failover(void **state)
   assert_true(l != MAP_FAILED);
   memset(l, 0, sizeof *l);
   snprintf(path, sizeof path, "f/ledger%d", (int)getpid());
-  cluster_key(&C, key, sizeof key, path, "ttl=5");
+  /* The default lease time: a leader's failure (an election, about two
+   * seconds here) must not cost a lease. */
+  cluster_key(&C, key, sizeof key, path, "ttl=10");
   fixture_key(key, NULL);
-  s = syssem_open(key, TOKENS, SYSSEM_CREATE_NEW);
+  s = mine = syssem_open(key, TOKENS, SYSSEM_CREATE_NEW);
   assert_non_null(s);
+  fixture_defer(stop_workers, NULL);
   for (i = 0; i < WORKERS; i++) {
     pid[i] = fork();
     assert_true(pid[i] >= 0);
-    if (pid[i] == 0)
+    if (pid[i] == 0) {
+      syssem_close(s); /* the parent's; the child opens its own */
       worker(key, l);
+    }
   }
   at_cycle(l, 300, end);
   fault(l, "kill -9", SIGKILL, 1500);
@@ -137,6 +164,7 @@ static void leader_failover(void **state)
       kill(pid[i], SIGKILL);
       waitpid(pid[i], &st, 0);
     }
+    pid[i] = 0;
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   }
   printf("# %d cycles by %d processes in %lld ms; at most %d of %d tokens "
@@ -150,6 +178,7 @@ static void leader_failover(void **state)
   assert_int_equal(syssem_value(s, &v), SYSSEM_OK);
   assert_int_equal(v, TOKENS);
   syssem_close(s);
+  mine = NULL;
   assert_int_equal(syssem_remove(key, NULL), SYSSEM_OK);
   munmap(l, sizeof *l);
 }

@@ -59,10 +59,13 @@ static void undo_to(size_t level)
 
 static void undo_all_at_exit(void)
 {
-  if (proc_getpid() == owner_pid) {
-    proc_reap_all();
-    undo_to(0);
-  }
+  /* A forked child that exits leaves its parent's registry alone, and
+   * reachable: a leak checker at its exit must not take the parent's
+   * entries for its own leaks. */
+  if (proc_getpid() != owner_pid)
+    return;
+  proc_reap_all();
+  undo_to(0);
   free(undos);
   undos = NULL;
   nundo = capundo = 0;

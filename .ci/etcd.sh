@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The etcd backend against real etcd servers (docs/distributed.md):
+#   - installs Debian's etcd-server and the module's build dependencies
+#     (libcurl, json-c; openssl makes the TLS test's certificates);
+#   - builds with -Detcd=enabled and runs the etcd suite as root, then builds
+#     it under AddressSanitizer + UndefinedBehaviorSanitizer and runs it
+#     again as the ordinary user nobody; no etcd test may skip;
+#   - checks that no etcd server the tests started is left running.
+# The tests start every server themselves, on 127.0.0.1, on free ports, in a
+# temporary directory, and kill them by pid; nothing here stops an etcd it
+# did not start.
+#
+#   bash .ci/etcd.sh        as root, from scripts/test.sh or alone
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+
+export DEBIAN_FRONTEND=noninteractive
+# On a host run by systemd the package starts its own service on the default
+# ports; if it was not running before, it is stopped again afterwards.
+service_was_active=no
+if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
+  service_was_active=yes
+fi
+apt-get install -y -q --no-install-recommends \
+  etcd-server libcurl4-openssl-dev libjson-c-dev openssl
+if [ "$service_was_active" = no ] && command -v systemctl >/dev/null &&
+   systemctl is-active --quiet etcd 2>/dev/null; then
+  systemctl stop etcd
+fi
+etcd --version | sed -n 1p
+
+setup() { # setup DIR [meson options...]
+  local dir=$1
+  shift
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" "$@"
+  else
+    meson setup "$dir" "$@"
+  fi
+}
+
+# Servers started by the tests have their data under a directory named
+# syssem-etcd-*: any such process left is a test's leftover.
+left_servers() {
+  pgrep -a -x etcd | grep 'syssem-etcd-' || true
+}
+
+echo "== etcd: build with -Detcd=enabled, the etcd suite as root"
+setup build-etcd -Dwerror=true -Dtests=enabled -Detcd=enabled
+ninja -C build-etcd
+meson test -C build-etcd --suite etcd --print-errorlogs || true
+python3 .ci/testlog.py build-etcd --label "etcd suite as root"
+
+echo "== etcd: under AddressSanitizer + UndefinedBehaviorSanitizer, as nobody"
+setup build-etcd-asan -Dwerror=true -Dtests=enabled -Detcd=enabled \
+  -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all
+ninja -C build-etcd-asan
+chmod -R a+rwX build-etcd-asan
+setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups \
+  env HOME=/nonexistent \
+  ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-etcd-asan --suite etcd --no-rebuild --print-errorlogs ||
+  true
+python3 .ci/testlog.py build-etcd-asan --label "etcd suite, sanitizers, as nobody"
+
+echo "== etcd: no server left running"
+left=$(left_servers)
+if [ -n "$left" ]; then
+  echo "etcd servers the tests started are still running:"
+  echo "$left"
+  exit 1
+fi
+echo "none; etcd.sh took $(($(date +%s) - t0)) s"
