@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "syssem_int.h"
 
@@ -33,13 +34,27 @@ static const syssem__core_t core = {
   syssem__record,
 };
 
+/* $SYSSEM_ETCD_MODULE, unless the program runs with privileges it was
+ * given by its file (set-user-ID, set-group-ID). */
+#if defined(SYSSEM__HAVE_SECURE_GETENV)
+static const char *module_env(void)
+{
+  return secure_getenv("SYSSEM_ETCD_MODULE");
+}
+#else
+static const char *module_env(void)
+{
+  return issetugid() ? NULL : getenv("SYSSEM_ETCD_MODULE");
+}
+#endif
+
 static pthread_once_t etcd_once = PTHREAD_ONCE_INIT;
 static const syssem__backend_t *etcd_table;
 static char etcd_why[320];
 
 static void etcd_load(void)
 {
-  const char *path = secure_getenv("SYSSEM_ETCD_MODULE");
+  const char *path = module_env();
   syssem__module_entry_t entry;
   void *so;
 
