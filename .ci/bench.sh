@@ -12,9 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BENCH_BUILD_DIR:-build-bench-ci}
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q --no-install-recommends libboost-dev gnuplot-nox valgrind \
-  >/dev/null
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
+# shellcheck disable=SC2046 # the words are package names
+ci_install $(ci_packages bench)
 
 # The benchmark's keys all start with "bench": its key files and POSIX
 # names carry that (other runs on the machine do not count); sets are

@@ -18,21 +18,10 @@ consumers=$repo/tests/consumers
 started=$SECONDS
 
 # --- what the checks need --------------------------------------------------
-need=(gcc g++ libc6-dev pkg-config meson ninja-build cmake make binutils git
-      mandoc groff-base man-db)
-if command -v dpkg-query >/dev/null; then
-  missing=()
-  for p in "${need[@]}"; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' ||
-      missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-fi
+# shellcheck source=.ci/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck disable=SC2046 # the words are package names
+ci_install $(ci_packages consumers)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/syssem-consumers.XXXXXX")
 trap 'rm -rf "$work"' EXIT

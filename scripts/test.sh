@@ -1,87 +1,73 @@
 #!/usr/bin/env bash
 # Install what the tests need, build libsyssem, and run the whole test suite:
-# both Unix backends, the same again under AddressSanitizer and
-# UndefinedBehaviorSanitizer, the consumer projects, the Python package, the
+# both Unix backends, as root and again as the ordinary user nobody from the
+# same build; the suite under AddressSanitizer and UndefinedBehaviorSanitizer;
+# the consumer projects; the Python package; the benchmark, briefly; the
 # reliability variants (Valgrind, ThreadSanitizer, clang, musl, a libFuzzer
-# run), the Windows build under Wine, FreeBSD's and macOS's fallbacks emulated
-# on Linux, the macOS cross-build, and at the end a check that nothing was
-# left behind. The suite runs twice from one build: as root, and as the
-# ordinary user nobody. Run as root on Debian 12. Fails if any test fails.
+# run); the Windows build under Wine; FreeBSD's and macOS's fallbacks
+# emulated on Linux; the macOS cross-build; the etcd backend against real
+# etcd servers; and at the end a check that the run left nothing behind.
+# Run as root on Debian 12. Prints the time of every step; fails if any test
+# fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$PWD
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends \
-  gcc g++ libc6-dev meson ninja-build pkg-config libcmocka-dev \
-  qt6-base-dev qtbase5-dev util-linux
+# Every step's packages in one apt run; the steps' own scripts then find
+# them installed.
+# shellcheck disable=SC2046 # the words are package names
+ci_step "packages" ci_install $(ci_packages test consumers bench reliability windows)
 
-# Every object the suite makes is named with this run's prefix (letters
-# only: they stay in a legacy name), so the closing check counts this run's
-# objects and no one else's: two runs at once do not fail each other.
-SYSSEM_TEST_PREFIX=sst
-for b in $(od -An -N8 -tu1 /dev/urandom); do
-  SYSSEM_TEST_PREFIX+=$(printf "\\$(printf %03o $((107 + b % 15)))") # k-y
-done
-export SYSSEM_TEST_PREFIX
+# Every object the suite makes is named with this run's prefix, so the
+# closing check counts this run's objects and no one else's: two runs at
+# once (two build directories, two checkouts) do not fail each other.
+ci_run_prefix
+echo "objects of this run are named $SYSSEM_TEST_PREFIX*"
 
-setup() { # setup DIR [meson options...]
-  local dir=$1
-  shift
-  if [ -d "$dir" ]; then
-    meson setup --reconfigure "$dir" "$@"
-  else
-    meson setup "$dir" "$@"
-  fi
+build_test() {
+  ci_setup build-test -Dwerror=true -Dtests=enabled && ninja -C build-test
 }
+ci_step "build (warnings are errors)" build_test
 
-echo "== build and test (warnings are errors), as root"
-setup build-test -Dwerror=true -Dtests=enabled
-ninja -C build-test
-meson test -C build-test --print-errorlogs || true
 # As root nothing may skip: not the root-only tests, not Qt.
-python3 .ci/testlog.py build-test --label "as root"
+as_root() {
+  meson test -C build-test --print-errorlogs || true
+  python3 .ci/testlog.py build-test --label "as root"
+}
+ci_step "test suite as root" as_root
 
-echo "== the same build, as an ordinary user (nobody)"
-bash .ci/unprivileged.sh build-test
+# The same build as nobody: only the root-only tests skip, with reasons.
+ci_step "test suite as nobody" bash .ci/unprivileged.sh build-test
 
-echo "== the same under AddressSanitizer + UndefinedBehaviorSanitizer"
-export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-setup build-asan -Dwerror=true -Dtests=enabled -Db_sanitize=address,undefined \
-  -Dc_args=-fno-sanitize-recover=all
-ninja -C build-asan
-meson test -C build-asan --print-errorlogs
-unset ASAN_OPTIONS UBSAN_OPTIONS
+asan() {
+  ci_setup build-asan -Dwerror=true -Dtests=enabled \
+    -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all \
+    -Dcpp_args=-fno-sanitize-recover=all &&
+    ninja -C build-asan || return 1
+  ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs || true
+  python3 .ci/testlog.py build-asan --label "ASan + UBSan"
+}
+ci_step "test suite under ASan + UBSan" asan
 
-echo "== consumers: pkg-config, meson subproject, CMake, C++, symbols, man pages"
-bash .ci/consumers.sh
+ci_step "consumers: pkg-config, meson, CMake, symbols, man pages" bash .ci/consumers.sh
+ci_step "Python package: built, installed, tested" bash .ci/python.sh
+ci_step "benchmark, briefly (timings printed, never judged)" bash .ci/bench.sh
+ci_step "reliability: Valgrind, TSan, clang, musl, libFuzzer" bash .ci/reliability.sh
+ci_step "Windows: mingw-w64 build, tests under Wine" bash .ci/windows.sh -Dwerror=true
+ci_step "FreeBSD's and macOS's fallbacks, emulated on Linux" bash .ci/emulate.sh
+ci_step "macOS: cross-build with zig, exports checked" bash .ci/macos.sh
+ci_step "etcd: real servers, single and 3-member, ASan, as nobody" bash .ci/etcd.sh
 
-echo "== Python: the package built, installed and tested (python/, docs/python.md)"
-bash .ci/python.sh
+leftovers() {
+  if ! build-test/tests/support/leftovers "$SYSSEM_TEST_PREFIX"; then
+    echo "the run left these behind (above)"
+    return 1
+  fi
+  echo "no semaphore, key file or POSIX name named $SYSSEM_TEST_PREFIX* left"
+}
+ci_step "nothing left behind" leftovers
 
-echo "== benchmark: builds and runs briefly (timings are printed, never judged)"
-bash .ci/bench.sh
-
-echo "== reliability: Valgrind, ThreadSanitizer, clang, musl, libFuzzer"
-bash .ci/reliability.sh
-
-echo "== Windows: cross-build with mingw-w64, test under Wine"
-bash .ci/windows.sh -Dwerror=true
-
-echo "== other systems' fallbacks on Linux: -Demulate=freebsd and darwin"
-bash .ci/emulate.sh
-
-echo "== macOS: cross-build of the library and the tool with zig, exports checked"
-bash .ci/macos.sh
-
-echo "== etcd: the etcd backend against real etcd servers, single and 3-member"
-bash .ci/etcd.sh
-
-echo "== nothing left behind (objects named $SYSSEM_TEST_PREFIX*)"
-if ! build-test/tests/support/leftovers "$SYSSEM_TEST_PREFIX"; then
-  echo "the test run left these behind (above)"
-  exit 1
-fi
-echo "no semaphore, key file or POSIX name left behind"
+ci_report
