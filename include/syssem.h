@@ -231,9 +231,11 @@ SYSSEM_EXTERN int syssem_value(syssem_t *s, int *value);
  * which it removes (etcd: waits for the cluster's answer). A System V legacy
  * key file left without its set is removed too. Creates nothing, no key
  * file either.
- * Returns SYSSEM_OK, SYSSEM_ENOENT (no such object), SYSSEM_EPERM, and the
- * key and option codes of syssem_open_ex(). On Windows, where named objects
- * cannot be removed, SYSSEM_ENOSYS. */
+ * Returns SYSSEM_OK, SYSSEM_ENOENT (no such object), SYSSEM_EPERM,
+ * SYSSEM_EUNKNOWN (any other OS failure, named by the message), and the key
+ * and option codes of syssem_open_ex() (SYSSEM_EKEY, SYSSEM_EINVAL,
+ * SYSSEM_ENOSYS, SYSSEM_ENOMEM). On Windows, where named objects cannot be
+ * removed, SYSSEM_ENOSYS. */
 SYSSEM_EXTERN int syssem_remove(const char *key, const syssem_options_t *opts);
 
 /* A descriptor that becomes readable when the tokens this handle holds are
