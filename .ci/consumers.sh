@@ -90,7 +90,8 @@ links_static() {
 # --- the library, as a user installs it ------------------------------------
 install_library() {
   cd "$repo"
-  meson setup "$BUILD" --prefix="$PREFIX" --libdir=lib -Dtests=disabled
+  meson setup "$BUILD" --prefix="$PREFIX" --libdir=lib -Dtests=disabled \
+    -Ddefault_library=both
   meson install -C "$BUILD"
 }
 check "meson install into a temporary prefix" install_library
@@ -232,11 +233,11 @@ cxx_program() {
 check "c++ app.cpp \$(pkg-config --cflags --libs syssem)" cxx_program
 
 # --- meson subproject ------------------------------------------------------
-# The parent project of tests/consumers/meson/ in DIR, with its app.c;
-# subprojects/ is left to the caller.
+# The parent project of tests/consumers/PARENT/ (default: meson) in DIR, with
+# its app.c; subprojects/ is left to the caller.
 meson_parent() {
   mkdir -p "$1/subprojects"
-  cp "$consumers/meson/meson.build" "$consumers/app.c" "$1/"
+  cp "$consumers/${2:-meson}/meson.build" "$consumers/app.c" "$1/"
 }
 
 # Build, run and install the parent in the current directory: libsyssem is
@@ -254,13 +255,19 @@ meson_parent_build() {
     fail "the parent's install holds more than its program"
 }
 
+# meson_link [PARENT]: the parent, libsyssem linked into subprojects/.
 meson_link() {
-  meson_parent "$work/meson-link"
-  cd "$work/meson-link"
+  local parent=${1:-meson}
+  meson_parent "$work/$parent-link" "$parent"
+  cd "$work/$parent-link"
   ln -s "$repo" subprojects/syssem
   meson_parent_build
 }
-check "meson subproject (link in subprojects/), static, installs nothing of libsyssem" meson_link
+check "meson parent with default_library=static: static libsyssem, installs nothing of it" meson_link
+check "meson parent, dependency('syssem', static : true): static libsyssem" \
+  meson_link meson-static-dep
+check "meson parent, subproject('syssem', default_library=static): static libsyssem" \
+  meson_link meson-subproject
 
 meson_wrap() {
   local rev
