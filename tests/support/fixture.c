@@ -241,9 +241,18 @@ static int fixture_teardown(void **state)
   return r;
 }
 
-static int selected(const test_case_t *c, int root)
+/* The case runs in this run: root-only or not as asked, applicable here,
+ * and named on the command line when names are given there. */
+static int selected(const test_case_t *c, int root, char **names, int nnames)
 {
-  return (c->root != NULL) == root && (c->when == NULL || c->when());
+  int i;
+
+  if ((c->root != NULL) != root || (c->when != NULL && !c->when()))
+    return 0;
+  for (i = 0; i < nnames; i++)
+    if (strcmp(names[i], c->name) == 0)
+      return 1;
+  return nnames == 0;
 }
 
 int test_main(int argc, char **argv, const char *group,
@@ -252,7 +261,8 @@ int test_main(int argc, char **argv, const char *group,
   struct CMUnitTest *tests;
   size_t i, k = 0;
   int root = argc > 1 && strcmp(argv[1], "--root") == 0;
-  int failed;
+  char **names = argv + 1 + root;
+  int nnames = argc - 1 - root, failed;
 
   if (tag_init() != 0)
     return 1;
@@ -266,7 +276,7 @@ int test_main(int argc, char **argv, const char *group,
   atexit(undo_all_at_exit);
   tests = must(calloc(n ? n : 1, sizeof *tests));
   for (i = 0; i < n; i++) {
-    if (!selected(&cases[i], root))
+    if (!selected(&cases[i], root, names, nnames))
       continue;
     tests[k].name = cases[i].name;
     tests[k].test_func = cases[i].fn;
@@ -274,6 +284,12 @@ int test_main(int argc, char **argv, const char *group,
     tests[k].teardown_func = fixture_teardown;
     tests[k].initial_state = (void *)&cases[i];
     k++;
+  }
+  if (k == 0 && nnames > 0) {
+    fprintf(stderr, "%s: no %stest of these names applies here\n", group,
+            root ? "root-only " : "");
+    free(tests);
+    return 1;
   }
   if (k == 0) {
     printf("SKIP: %s: no %stest applies here\n", group,

@@ -50,7 +50,8 @@ typedef struct test_case {
 #define ROOT_TEST(f, why) { #f, f, NULL, why, NULL }
 #define ROOT_TEST_IF(f, when, why) { #f, f, when, why, NULL }
 
-/* Run the cases of the table (see above); the program's exit status. */
+/* Run the cases of the table (see above); the program's exit status.
+ * Arguments: [--root] [NAME...], NAMEs picking cases by name. */
 int test_main(int argc, char **argv, const char *group,
               const test_case_t *cases, size_t n);
 #define TEST_MAIN(group, cases)                                               \
