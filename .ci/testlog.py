@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read a meson test log and say what it shows, in one line:
 
-    testlog.py BUILD_DIR [--skips-allowed REGEX] [--label TEXT]
+    testlog.py BUILD_DIR [--setup NAME] [--skips-allowed REGEX] [--label TEXT]
 
 Prints "LABEL: N passed, M failed, K skipped" and the skipped tests. Fails
 (exit 1) when no test ran, when a test failed, or when a test whose name
@@ -17,9 +17,12 @@ ap = argparse.ArgumentParser()
 ap.add_argument('build')
 ap.add_argument('--skips-allowed', default=None)
 ap.add_argument('--label', default=None)
+ap.add_argument('--setup', default=None,
+                help='the --setup the tests ran with (its own log)')
 args = ap.parse_args()
 
-path = os.path.join(args.build, 'meson-logs', 'testlog.json')
+path = os.path.join(args.build, 'meson-logs',
+                    'testlog-%s.json' % args.setup if args.setup else 'testlog.json')
 results = []
 if os.path.exists(path):
     with open(path) as fh:

@@ -1115,5 +1115,12 @@ int main(int argc, char **argv)
     TEST_IF(reset_while_held, on_sysv),
   };
 
+  /* Under Valgrind the windows these tests aim at are many times wider and
+   * differently placed, and workers that end with _exit while they hold a
+   * handle count as leaks: such a run says nothing about the library. */
+  if (!not_valgrind()) {
+    printf("SKIP: races: not run under Valgrind\n");
+    return 77;
+  }
   return TEST_MAIN("races", tests);
 }

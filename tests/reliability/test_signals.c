@@ -191,7 +191,9 @@ int main(int argc, char **argv)
     TEST(signals_acquire),
     TEST(signals_try_timeout),
     TEST(signals_try_woken),
-    TEST(signals_try_zero),
+    /* Valgrind delivers a signal only where its scheduler looks: a loop of
+     * non-blocking calls handles too few of them to tell anything. */
+    TEST_IF(signals_try_zero, not_valgrind),
   };
 
   return TEST_MAIN("signals", tests);

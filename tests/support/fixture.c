@@ -8,6 +8,7 @@
 
 #include "fixture.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static struct undo *undos;
 static size_t nundo, capundo;
 static size_t mark;
 static int left_before; /* leftovers() when the current test began */
+static const test_case_t *current; /* the test running, or NULL */
 static unsigned long owner_pid; /* the process whose registry this is */
 
 static void *must(void *p)
@@ -86,6 +88,24 @@ static char *vformat(const char *fmt, va_list ap)
   s = must(malloc((size_t)n + 1));
   vsnprintf(s, (size_t)n + 1, fmt, ap);
   return s;
+}
+
+/* A test killed by meson for taking too long (SIGTERM) or by a user's
+ * Ctrl-C undoes what it made on the way out. Best effort: the signal may
+ * have come in the middle of malloc, and then this can hang until meson's
+ * SIGKILL, which is no worse than not trying. */
+static void undo_on_signal(int sig)
+{
+  if (proc_getpid() == owner_pid) {
+    /* The test's own teardown first: it ends the processes it started,
+     * which would make again what the registry removes. */
+    if (current != NULL && current->teardown != NULL)
+      current->teardown(NULL);
+    proc_reap_all();
+    undo_to(0);
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 char *fixture_printf(const char *fmt, ...)
@@ -211,7 +231,7 @@ static int tag_init(void)
 
 static int fixture_setup(void **state)
 {
-  (void)state;
+  current = *state;
   mark = nundo;
   /* What an earlier test left is reported once, by that test. */
   left_before = leftovers();
@@ -223,6 +243,7 @@ static int fixture_teardown(void **state)
   const test_case_t *c = *state;
   int r = 0, left;
 
+  current = NULL;
   if (c->teardown != NULL && c->teardown(state) != 0)
     r = -1;
   proc_reap_all();
@@ -274,6 +295,8 @@ int test_main(int argc, char **argv, const char *group,
   }
   owner_pid = proc_getpid();
   atexit(undo_all_at_exit);
+  signal(SIGTERM, undo_on_signal);
+  signal(SIGINT, undo_on_signal);
   tests = must(calloc(n ? n : 1, sizeof *tests));
   for (i = 0; i < n; i++) {
     if (!selected(&cases[i], root, names, nnames))

@@ -41,7 +41,8 @@ typedef struct test_case {
   CMUnitTestFunction fn;
   int (*when)(void);          /* NULL, or run only when it returns non-zero */
   const char *root;           /* NULL, or: needs root, and why              */
-  CMFixtureFunction teardown; /* NULL, or the test's own teardown           */
+  CMFixtureFunction teardown; /* NULL, or the test's own teardown; on
+                               SIGTERM or SIGINT it runs with state NULL */
 } test_case_t;
 
 #define TEST(f) { #f, f, NULL, NULL, NULL }

@@ -142,7 +142,7 @@ const char *fixture_dir(void)
   free(base);
   if (mkdtemp(dir) == NULL) {
     free(dir);
-    fail_msg("mkdtemp failed");
+    fail_msg("%s", "mkdtemp failed");
   }
   fixture_defer(remove_tree, dir);
   return dir;
