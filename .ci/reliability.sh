@@ -43,13 +43,15 @@ setup() {
 }
 
 # suite DIR [SKIPS_ALLOWED [meson test arguments]]: meson test in DIR, then
-# the log's verdict. As root nothing may skip, but what SKIPS_ALLOWED matches.
+# the log's verdict. As root nothing may skip, but what SKIPS_ALLOWED matches;
+# a run of the whole suite must give every test a result.
 suite() {
-  local dir=$1 allowed=${2:-} setup=()
+  local dir=$1 allowed=${2:-} opts=()
   shift $(($# < 2 ? $# : 2))
-  [[ " $* " == *" --setup valgrind "* ]] && setup=(--setup valgrind)
+  [[ " $* " == *" --setup valgrind "* ]] && opts+=(--setup valgrind)
+  [[ " $* " == *" --suite "* || " $* " == *" --no-rebuild "* ]] || opts+=(--all)
   meson test -C "$dir" --print-errorlogs "$@" || true
-  python3 "$src/.ci/testlog.py" "$dir" "${setup[@]}" ${allowed:+--skips-allowed="$allowed"}
+  python3 "$src/.ci/testlog.py" "$dir" "${opts[@]}" ${allowed:+--skips-allowed="$allowed"}
 }
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1

@@ -2,11 +2,14 @@
 """Read a meson test log and say what it shows, in one line:
 
     testlog.py BUILD_DIR [--setup NAME] [--skips-allowed REGEX] [--label TEXT]
+                         [--all]
 
 Prints "LABEL: N passed, M failed, K skipped" and the skipped tests. Fails
 (exit 1) when no test ran, when a test failed, or when a test whose name
 does not match REGEX was skipped (without --skips-allowed, none may be):
-a skip is never counted as a pass."""
+a skip is never counted as a pass. With --all the run was the whole suite:
+every test the build defines must have a result (a crashed `meson test`
+leaves some without)."""
 import argparse
 import json
 import os
@@ -19,6 +22,8 @@ ap.add_argument('--skips-allowed', default=None)
 ap.add_argument('--label', default=None)
 ap.add_argument('--setup', default=None,
                 help='the --setup the tests ran with (its own log)')
+ap.add_argument('--all', action='store_true',
+                help='the whole suite ran: every defined test has a result')
 args = ap.parse_args()
 
 path = os.path.join(args.build, 'meson-logs',
@@ -45,4 +50,13 @@ for n in unexpected:
     print('  a skip this run must not have: ' + n)
 for n in failed:
     print('  failed: ' + n)
-sys.exit(0 if results and not failed and not unexpected else 1)
+missing = 0
+if args.all:
+    import subprocess
+    defined = json.loads(subprocess.run(
+        ['meson', 'introspect', args.build, '--tests'],
+        check=True, capture_output=True, text=True).stdout)
+    missing = len(defined) - len(results)
+    if missing:
+        print('  %d of the %d tests defined have no result' % (missing, len(defined)))
+sys.exit(0 if results and not failed and not unexpected and not missing else 1)

@@ -23,4 +23,4 @@ fi
 chmod -R a+rwX "$build"
 "${as_user[@]}" env HOME=/nonexistent \
   meson test -C "$build" --no-rebuild --print-errorlogs || true
-python3 .ci/testlog.py "$build" --label "as $user" --skips-allowed='-root-'
+python3 .ci/testlog.py "$build" --all --label "as $user" --skips-allowed='-root-'

@@ -106,6 +106,6 @@ meson test -C "$build" --print-errorlogs || status=$?
 
 # One closing line that any reader of the log understands; a run that ran no
 # test at all fails too.
-python3 "$repo/.ci/testlog.py" "$build" --label windows || status=1
+python3 "$repo/.ci/testlog.py" "$build" --all --label windows || status=1
 step "done"
 exit "$status"

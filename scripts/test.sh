@@ -33,7 +33,7 @@ ci_step "build (warnings are errors)" build_test
 # As root nothing may skip: not the root-only tests, not Qt.
 as_root() {
   meson test -C build-test --print-errorlogs || true
-  python3 .ci/testlog.py build-test --label "as root"
+  python3 .ci/testlog.py build-test --all --label "as root"
 }
 ci_step "test suite as root" as_root
 
@@ -50,7 +50,7 @@ asan() {
   ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || true
-  python3 .ci/testlog.py build-asan --label "ASan + UBSan"
+  python3 .ci/testlog.py build-asan --all --label "ASan + UBSan"
 }
 ci_step "test suite under ASan + UBSan" asan
 
