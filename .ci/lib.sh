@@ -35,7 +35,7 @@ ci_packages() {
     case $g in
       test) echo gcc g++ libc6-dev meson ninja-build pkg-config \
         libcmocka-dev qt6-base-dev qtbase5-dev util-linux python3 \
-        libcurl4-openssl-dev libjson-c-dev etcd-server ;;
+        libcurl4-openssl-dev libjson-c-dev etcd-server openssl ;;
       reliability) echo clang libclang-rt-14-dev valgrind musl-tools cmake \
         dpkg-dev xz-utils ;;
       windows) echo gcc-mingw-w64-x86-64-win32 g++-mingw-w64-x86-64-win32 \
