@@ -15,6 +15,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 
+# The servers of this run have this prefix in their directory's name
+# (scripts/test.sh sets one per run; letters only).
+if [ -z "${SYSSEM_TEST_PREFIX:-}" ]; then
+  SYSSEM_TEST_PREFIX=sst
+  for b in $(od -An -N8 -tu1 /dev/urandom); do
+    SYSSEM_TEST_PREFIX+=$(printf "\\$(printf %03o $((107 + b % 15)))") # k-y
+  done
+  export SYSSEM_TEST_PREFIX
+fi
+
 export DEBIAN_FRONTEND=noninteractive
 # On a host run by systemd the package starts its own service on the default
 # ports; if it was not running before, it is stopped again afterwards.
@@ -40,10 +50,11 @@ setup() { # setup DIR [meson options...]
   fi
 }
 
-# Servers started by the tests have their data under a directory named
-# syssem-etcd-*: any such process left is a test's leftover.
+# Servers started by this run's tests have their data under a directory
+# named syssem-etcd-PREFIX-*: any such process left is a leftover (servers
+# of other runs on the machine are theirs).
 left_servers() {
-  pgrep -a -x etcd | grep 'syssem-etcd-' || true
+  pgrep -a -x etcd | grep -F "syssem-etcd-$SYSSEM_TEST_PREFIX-" || true
 }
 
 echo "== etcd: build with -Detcd=enabled, the etcd suite as root"

@@ -73,17 +73,20 @@ static int free_port(void)
 }
 
 /* Where the servers keep their data: memory when there is a tmpfs, so that
- * fsync costs what it costs on a good disk, not on a shared test machine. */
+ * fsync costs what it costs on a good disk, not on a shared test machine.
+ * The name carries the run's $SYSSEM_TEST_PREFIX, so that a run can tell
+ * its own servers (their command lines name the directory) from others'. */
 static int make_root(struct etcd_cluster *c)
 {
-  const char *t = getenv("TMPDIR");
+  const char *t = getenv("TMPDIR"), *run = getenv("SYSSEM_TEST_PREFIX");
   struct stat st;
 
   if (stat("/dev/shm", &st) == 0 && access("/dev/shm", W_OK) == 0)
     t = "/dev/shm";
   else if (t == NULL || *t == '\0')
     t = "/tmp";
-  snprintf(c->root, sizeof c->root, "%s/syssem-etcd-XXXXXX", t);
+  snprintf(c->root, sizeof c->root, "%s/syssem-etcd-%s%sXXXXXX", t,
+           run ? run : "", run ? "-" : "");
   return mkdtemp(c->root) != NULL ? 0 : -1;
 }
 
