@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # The fallbacks of other systems, run on Linux: builds with -Demulate=freebsd
 # and -Demulate=darwin (docs/portability.md says what each one forces), warnings
-# as errors, and runs their tests as root; no test may skip.
+# as errors, and runs the whole suite in each as root.
 #
 #   freebsd  no semtimedop (a timed System V acquire polls), the POSIX
-#            timed wait on the real-time clock: the whole suite.
+#            timed wait on the real-time clock.
 #   darwin   no semtimedop, no POSIX timed wait (both poll), no
-#            sem_getvalue (SYSSEM_ENOSYS), Apple's POSIX names and 29-byte
-#            limit, user-space 32767 checks: the unit tests, the whole
-#            System V half and Qt. Its POSIX half and the tool's tests do not
-#            pass yet (docs/portability.md, "What the darwin profile does
-#            not run").
+#            sem_getvalue (SYSSEM_ENOSYS), Apple's POSIX names, 29-byte
+#            limit and SEM_VALUE_MAX, user-space 32767 checks. Tests read
+#            POSIX counts behind the library's back (syssem__px_count).
+#
+# No test may skip, and no case of one, but these darwin cases, which check
+# what cannot exist on macOS; the summary lists them with their reasons:
+#   api-posix release_overflow   macOS's sem_post never refuses to pass
+#                                32767: the POSIX maximum is not enforced
+#   tool-* test_names_listed     `syssem list` cannot look for POSIX names
+#                                (no files); every removal check asserts
+#                                that it says so
+#
+# Objects named by Apple's POSIX rule are hashes without the run's prefix:
+# each test finds what it left by its keys (tests/support, leftover_hashed),
+# the closing check of scripts/test.sh cannot.
 #
 # The etcd backend takes none of these fallbacks: the main run covers it.
 #
@@ -28,17 +38,20 @@ setup() { # setup DIR [meson options...]
   fi
 }
 
+status=0
 for profile in freebsd darwin; do
   dir=build-emulate-$profile
   echo "== emulate=$profile"
-  setup "$dir" -Dwerror=true -Dtests=enabled -Demulate=$profile
+  setup "$dir" -Dwerror=true -Dtests=enabled -Detcd=disabled -Demulate=$profile
   grep -A3 "^  Platform" "$dir/meson-logs/meson-log.txt" | tail -n 3 || true
   ninja -C "$dir"
   case $profile in
-    freebsd) suites=(--no-suite etcd) ;;
-    darwin) suites=(--suite unit --suite sysv --suite qt --no-suite tool
-                    --no-suite etcd) ;;
+    freebsd) cases=() ;;
+    darwin) cases=(--case-skips-allowed
+                   '^syssem:behaviour\+posix / api-posix: release_overflow: |^syssem:tool\+(sysv|posix) / tool-(sysv|posix): test_names_listed: ') ;;
   esac
-  meson test -C "$dir" --print-errorlogs "${suites[@]}" || true
-  python3 .ci/testlog.py "$dir" --label "emulate=$profile"
+  meson test -C "$dir" --print-errorlogs --no-suite etcd || true
+  python3 .ci/testlog.py "$dir" --label "emulate=$profile" "${cases[@]}" ||
+    status=1
 done
+exit $status

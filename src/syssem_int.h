@@ -345,6 +345,13 @@ int syssem__lock_take(int fd, const char *path, struct stat *st);
  * leading slash (unix_names.c; docs/portability.md has the table). */
 extern const size_t syssem__px_name_max;
 
+/* Unix, for the test suite (posix_named.c): the count of POSIX handle s
+ * read with the C library's sem_getvalue, whatever this build's rules say
+ * (-Demulate=darwin's syssem_value says SYSSEM_ENOSYS, as a Mac's does).
+ * SYSSEM_OK, SYSSEM_EINVAL (not a POSIX handle), SYSSEM_ENOSYS (Apple
+ * systems), or the C library's failure. The library never calls it. */
+int syssem__px_count(syssem_t *s, int *value);
+
 /* Unix only: *end = now + ms on CLOCK_MONOTONIC; syssem__left() stores in
  * *left the time from now to end (0 once it has passed). */
 void syssem__deadline(struct timespec *end, long ms);

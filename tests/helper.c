@@ -31,6 +31,7 @@
 #endif
 
 #include "syssem.h"
+#include "syssem_int.h"
 
 static syssem_t *sem;
 
@@ -168,6 +169,22 @@ static int hold(const char *file, int iters, const char *mutex_key)
   return r;
 }
 
+/* The count, as syssem_value tells it; where the build takes Apple's rules
+ * on Linux (-Demulate=darwin) and so says SYSSEM_ENOSYS for a POSIX
+ * semaphore, as the C library reads it (syssem__px_count), so that a test
+ * still learns what this process sees. */
+static int value(int *v)
+{
+  int r = syssem_value(sem, v);
+
+#ifndef _WIN32
+  if (r == SYSSEM_ENOSYS && syssem_backend(sem) == SYSSEM_BACKEND_POSIX &&
+      syssem__px_count(sem, v) == SYSSEM_OK)
+    r = SYSSEM_OK;
+#endif
+  return r;
+}
+
 /* Whether the handle's tokens were lost, waiting up to ms for it. */
 static void lost(int ms)
 {
@@ -208,7 +225,7 @@ int main(void)
     } else if (sscanf(line, "release %d", &n) == 1) {
       result(syssem_release(sem, n));
     } else if (strcmp(line, "value") == 0) {
-      r = syssem_value(sem, &v);
+      r = value(&v);
       if (r == SYSSEM_OK)
         say("value", v);
       else

@@ -174,6 +174,7 @@ static void tmpdir_key_files(void **state)
 static void native_keys(void **state)
 {
   syssem_options_t o = SYSSEM_OPTIONS_INIT;
+  size_t max = syssem__px_name_max;
   char name[512];
   struct stat st;
   syssem_t *s;
@@ -211,13 +212,13 @@ static void native_keys(void **state)
     memset(name, 'a', sizeof name);
     name[0] = '/';
     memcpy(name + 1, test_tag, strlen(test_tag));
-    name[252] = '\0'; /* "/" + 251 bytes: the longest */
+    name[max + 1] = '\0'; /* "/" + the system's limit: the longest */
     fixture_key(name, &o);
     assert_int_equal(syssem_open_ex(&s, name, 1, SYSSEM_CREATE_NEW, &o),
                      SYSSEM_OK);
     syssem_close(s);
-    name[252] = 'a';
-    name[253] = '\0';
+    name[max + 1] = 'a';
+    name[max + 2] = '\0';
     assert_int_equal(syssem_open_ex(&s, name, 1, SYSSEM_OPEN, &o), SYSSEM_EKEY);
     assert_int_equal(syssem_open_ex(&s, "noslash", 1, SYSSEM_OPEN, &o),
                      SYSSEM_EKEY);
@@ -493,6 +494,26 @@ static void posix_name_limit(void **state)
   assert_non_null(strstr(syssem_last_error_message(), want));
 }
 
+/* Apple systems cannot read a POSIX count: syssem_value says so plainly
+ * and leaves *value alone; the object is intact (docs/portability.md). */
+static void posix_value_apple(void **state)
+{
+  const char *key = key_for("applevalue");
+  syssem_t *s = open_or_fail(key, 2, SYSSEM_OPEN);
+  int v = 12345;
+
+  (void)state;
+  assert_int_equal(syssem_value(s, &v), SYSSEM_ENOSYS);
+  assert_int_equal(v, 12345);
+  assert_int_equal(syssem_last_error(), SYSSEM_ENOSYS);
+  assert_non_null(strstr(syssem_last_error_message(),
+                         "macOS cannot read the count"));
+  assert_int_equal(syssem_release(s, 3), SYSSEM_OK);
+  assert_int_equal(value_of(s), 5); /* read behind the library's back */
+  syssem_close(s);
+  assert_false(exists(key));
+}
+
 int main(int argc, char **argv)
 {
   static const test_case_t tests[] = {
@@ -507,6 +528,7 @@ int main(int argc, char **argv)
     /* POSIX names, made without touching anything: once is enough. */
     TEST_IF(posix_legacy_names, on_posix),
     TEST_IF(posix_name_limit, on_posix),
+    TEST_IF(posix_value_apple, value_enosys),
     /* Only System V has key files and undo: the POSIX run does not list
      * these rather than skip them. */
     TEST_IF(symlink_refused, on_sysv),

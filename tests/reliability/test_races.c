@@ -222,7 +222,7 @@ static int storm_worker(void *arg, int i)
     phase_wait(b, i);
     b->value[i] = -1;
     if (s)
-      WCHECK(syssem_value(s, &b->value[i]) == SYSSEM_OK);
+      WCHECK(value_read(s, &b->value[i]) == SYSSEM_OK);
     phase_done(b);
 
     phase_wait(b, i);
@@ -386,7 +386,7 @@ static pid_t child_open_stopped(struct pair *b, const char *point, int *hold)
   b->code = syssem_open_ex(&s, b->key, b->initial, b->mode, NULL);
   b->value = -1;
   if (s != NULL)
-    syssem_value(s, &b->value);
+    value_read(s, &b->value);
   if (write(stop.paused[1], "o", 1) != 1 || read(hold[0], &c, 1) < 0)
     _exit(2);
   syssem_close(s);
@@ -806,7 +806,7 @@ static void other_pid_namespace(void **state)
         syssem_t *o = syssem_open(key, 5, SYSSEM_OPEN);
         int v = -1;
 
-        if (o == NULL || syssem_value(o, &v) != SYSSEM_OK)
+        if (o == NULL || value_read(o, &v) != SYSSEM_OK)
           _exit(11);
         if (v != 1)
           _exit(12);

@@ -35,11 +35,21 @@ syssem_t *open_or_fail(const char *key, int initial, syssem_mode_t m);
 /* The current count (the call must succeed). */
 int value_of(syssem_t *s);
 
+/* The current count in *value without asserting (a forked worker's form of
+ * value_of): syssem_value, or where that says SYSSEM_ENOSYS because the
+ * build takes Apple's rules on Linux (-Demulate=darwin), value_behind.
+ * SYSSEM_OK or the code. */
+int value_read(syssem_t *s, int *value);
+
+/* 1 where syssem_value says SYSSEM_ENOSYS on the backend under test, as
+ * POSIX semaphores do on Apple systems and in -Demulate=darwin builds. */
+int value_enosys(void);
+
 /* The count of s's POSIX object, read behind the library's back with the C
- * library's own sem_getvalue: what value_of() falls back to where the
- * library says SYSSEM_ENOSYS because it takes Apple's rules on Linux
- * (-Demulate=darwin). 0, or -1 where no count can be read this way
- * (Windows, Apple systems themselves). */
+ * library's own sem_getvalue (syssem__px_count): what value_read() falls
+ * back to where the library says SYSSEM_ENOSYS because it takes Apple's
+ * rules on Linux (-Demulate=darwin). 0, or -1 where no count can be read
+ * this way (Windows, Apple systems themselves). */
 int value_behind(syssem_t *s, int *value);
 
 /* 1 if an object exists under key (probing creates nothing). */

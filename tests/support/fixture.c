@@ -159,6 +159,32 @@ static const char *track(char *key, const syssem_options_t *opts)
   return key;
 }
 
+/* The registered keys whose objects leftover_hashed() finds. */
+static int hashed_leftovers(int print)
+{
+  size_t i;
+  int n = 0;
+
+  for (i = 0; i < nundo; i++)
+    if (undos[i].fn == remove_key) {
+      const struct tracked_key *k = undos[i].arg;
+
+      n += leftover_hashed(k->key, &k->opts, print);
+    }
+  return n;
+}
+
+int leftovers(void)
+{
+  return leftovers_of(test_tag, 0) + hashed_leftovers(0);
+}
+
+static void print_leftovers(void)
+{
+  leftovers_of(test_tag, 1);
+  hashed_leftovers(1);
+}
+
 void fixture_key(const char *key, const syssem_options_t *opts)
 {
   track(must(strdup(key)), opts);
@@ -250,30 +276,42 @@ static int fixture_teardown(void **state)
   left = leftovers() - left_before;
   if (left > 0) {
     print_error("%s left %d object(s) named %s*:\n", c->name, left, test_tag);
-    leftovers_of(test_tag, 1);
+    print_leftovers();
     r = -1;
   }
   undo_to(mark);
   if (left > 0 && leftovers() > left_before) {
     print_error("%s: not removed by its teardown either:\n", c->name);
-    leftovers_of(test_tag, 1);
+    print_leftovers();
     r = -1;
   }
   return r;
 }
 
-/* The case runs in this run: root-only or not as asked, applicable here,
- * and named on the command line when names are given there. */
+/* The case runs in this run: root-only or not as asked, applicable here or
+ * to be reported skipped (TEST_SKIP_UNLESS), and named on the command line
+ * when names are given there. */
 static int selected(const test_case_t *c, int root, char **names, int nnames)
 {
   int i;
 
-  if ((c->root != NULL) != root || (c->when != NULL && !c->when()))
+  if ((c->root != NULL) != root ||
+      (c->when != NULL && c->skip == NULL && !c->when()))
     return 0;
   for (i = 0; i < nnames; i++)
     if (strcmp(names[i], c->name) == 0)
       return 1;
   return nnames == 0;
+}
+
+/* A TEST_SKIP_UNLESS case where it cannot run: says why, and skips. */
+static void skip_case(void **state)
+{
+  const test_case_t *c = *state;
+
+  printf("SKIP: %s: %s\n", c->name, c->skip);
+  fflush(stdout);
+  skip();
 }
 
 int test_main(int argc, char **argv, const char *group,
@@ -290,7 +328,7 @@ int test_main(int argc, char **argv, const char *group,
   if (leftovers() != 0) {
     printf("%s: objects named %s* exist before the first test:\n", group,
            test_tag);
-    leftovers_of(test_tag, 1);
+    print_leftovers();
     return 1;
   }
   owner_pid = proc_getpid();
@@ -302,7 +340,10 @@ int test_main(int argc, char **argv, const char *group,
     if (!selected(&cases[i], root, names, nnames))
       continue;
     tests[k].name = cases[i].name;
-    tests[k].test_func = cases[i].fn;
+    tests[k].test_func = cases[i].when != NULL && cases[i].skip != NULL &&
+                                 !cases[i].when()
+                             ? skip_case
+                             : cases[i].fn;
     tests[k].setup_func = fixture_setup;
     tests[k].teardown_func = fixture_teardown;
     tests[k].initial_state = (void *)&cases[i];
@@ -334,7 +375,7 @@ int test_main(int argc, char **argv, const char *group,
   undo_to(0);
   if (leftovers() != 0) {
     printf("%s: left behind after the last test:\n", group);
-    leftovers_of(test_tag, 1);
+    print_leftovers();
     failed++;
   }
   return failed == 0 ? 0 : 1;

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +103,22 @@ int leftovers_of(const char *prefix, int print)
   return n;
 }
 
-int leftovers(void)
+int leftover_hashed(const char *key, const syssem_options_t *o, int print)
 {
-  return leftovers_of(test_tag, 0);
+  char name[SYSSEM_NATIVE_MAX], path[SYSSEM_NATIVE_MAX + 64];
+  size_t t = strlen(test_tag);
+  syssem_backend_t b;
+  struct stat st;
+
+  if (!SYSSEM__APPLE ||
+      syssem_native_name(key, o, &b, name, sizeof name) != SYSSEM_OK ||
+      b != SYSSEM_BACKEND_POSIX || strncmp(name + 1, test_tag, t) == 0 ||
+      syssem__px_path(name, path, sizeof path) != SYSSEM_OK ||
+      lstat(path, &st) != 0)
+    return 0;
+  if (print)
+    printf("  %s (key %s)\n", path, key);
+  return 1;
 }
 
 int running_as_root(void)
@@ -187,12 +199,5 @@ void fixture_setenv(const char *name, const char *value)
 
 int value_behind(syssem_t *s, int *value)
 {
-  sem_t *sem = sem_open(syssem_native_key(s), 0);
-  int r;
-
-  if (sem == SEM_FAILED)
-    return -1;
-  r = sem_getvalue(sem, value);
-  sem_close(sem);
-  return r;
+  return syssem__px_count(s, value) == SYSSEM_OK ? 0 : -1;
 }
