@@ -87,6 +87,20 @@ cleanup:
  * it in the meantime. Not a code: sv_attach() starts over. */
 #define SV_GONE 1
 
+/* `call` failed (errno set), and it was no removal. ENOSYS: this kernel has
+ * no System V IPC at all (built without it, a FreeBSD jail without
+ * sysvsem, Cygwin without cygserver). */
+static int sv_fail(const char *call)
+{
+  int err = errno;
+
+  if (err == ENOSYS)
+    return syssem__note_text(SYSSEM_ENOSYS, call,
+                             "System V IPC is not available here (not in "
+                             "this kernel, jail or container)");
+  return syssem__note(syssem__errno_code(err), call, err);
+}
+
 /* The owner-execute bit of a set's mode marks it busy: its creator has made
  * it and not yet put its count in place. semop and semctl never ask for
  * execute permission, and a finished set has no execute bit (its creator
@@ -103,7 +117,7 @@ static int sv_gone(syssem_mode_t mode, const char *call)
   int err = errno;
 
   if (err != ENOENT && err != EIDRM && err != EINVAL)
-    return syssem__note(syssem__errno_code(err), call, err);
+    return sv_fail(call);
   if (mode == SYSSEM_OPEN_EXISTING)
     return syssem__note(SYSSEM_ENOENT, call, err);
   return SV_GONE;
@@ -208,7 +222,7 @@ static int sv_create(int *id, key_t key, unsigned perms, int initial)
      * semget: start over and attach to it. */
     if (errno == EEXIST)
       return SV_GONE;
-    return syssem__note(syssem__errno_code(errno), "semget", errno);
+    return sv_fail("semget");
   }
   SYSSEM__HOOK("sysv-created");
   init[1].sem_op = (short)initial;
@@ -278,7 +292,8 @@ static int sv_destroy(const char *path, int proj_id, int id, int unlink_file)
     cur = semget(key, 1, 0);
   }
   if (id < 0 && cur < 0)
-    r = syssem__note(SYSSEM_ENOENT, "semget", ENOENT);
+    r = errno == ENOSYS ? sv_fail("semget")
+                        : syssem__note(SYSSEM_ENOENT, "semget", ENOENT);
   else if (semctl(id < 0 ? cur : id, 0, IPC_RMID) != 0)
     /* EIDRM/EINVAL: removed since (by a process that takes no lock). */
     r = syssem__note(errno == EIDRM || errno == EINVAL
@@ -338,9 +353,10 @@ static int sv_make(struct sv_sem *s, syssem_mode_t mode, int initial,
 cleanup:
   /* A file we made that names no set is litter: sweep it while no creator
    * can be making a set on it. A loser of a creation race leaves the file,
-   * which the winner's set hangs on. */
+   * which the winner's set hangs on. Without System V IPC (ENOSYS) no set
+   * can hang on it. */
   if (r != SYSSEM_OK && *file_made && semget(key, 1, 0) < 0 &&
-      errno == ENOENT) {
+      (errno == ENOENT || errno == ENOSYS)) {
     unlink(s->base.native);
     *file_made = 0;
   }
@@ -464,7 +480,7 @@ static SYSSEM__COLD int sv_retry(struct sv_sem *s, int id, const char *call,
             : "the count, or what this process has given back beyond what "
               "it took (SEM_UNDO's bound), would pass 32767");
   if (err != EIDRM && err != EINVAL)
-    return syssem__note(syssem__errno_code(err), call, err);
+    return sv_fail(call);
   /* The BSDs and macOS also say EINVAL when this process holds SEM_UNDO
    * adjustments on as many semaphores as it may (10 on macOS, OpenBSD and
    * NetBSD, 50 on FreeBSD): a set that still answers was not removed, and
