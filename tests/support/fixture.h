@@ -58,6 +58,7 @@ typedef struct test_case {
 #define TEST_IF(f, when) { #f, f, when, NULL, NULL, NULL }
 #define TEST_SKIP_UNLESS(f, when, why) { #f, f, when, NULL, NULL, why }
 #define TEST_TEARDOWN(f, teardown) { #f, f, NULL, NULL, teardown, NULL }
+#define TEST_IF_TEARDOWN(f, when, teardown) { #f, f, when, NULL, teardown, NULL }
 #define TEST_TEARDOWN_SKIP_UNLESS(f, teardown, when, why)                    \
   { #f, f, when, NULL, teardown, why }
 #define ROOT_TEST(f, why) { #f, f, NULL, why, NULL, NULL }
