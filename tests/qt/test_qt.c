@@ -1115,16 +1115,30 @@ static void qt_open_race_orphans(void **state)
   const char *key = qkey("qtopenrace", "");
   const char *shim = getenv("SYSSEM_PAUSE_SHIM");
   const char *dir = fixture_dir();
+  const char *asan = getenv("ASAN_OPTIONS");
   char paused[PATH_MAX], resume[PATH_MAX];
   syssem_t *first, *second;
   proc_t *q;
-  int fd, old;
+  int in, out, old;
 
   (void)state;
+  if (asan != NULL)
+    asan = fixture_printf("%s", asan); /* a copy: the setenv below */
   FMT(paused, "%s/paused", dir);
   FMT(resume, "%s/resume", dir);
   assert_int_equal(mkfifo(paused, 0600), 0);
   assert_int_equal(mkfifo(resume, 0600), 0);
+  /* Both ends open here for reading and writing, which never waits for the
+   * other side: a helper that dies before the shim opens them makes the
+   * test fail on its deadline, not hang. */
+  in = open(paused, O_RDWR);
+  out = open(resume, O_RDWR);
+  assert_true(in >= 0 && out >= 0);
+  /* Under AddressSanitizer the helper's runtime must come first among its
+   * libraries, and LD_PRELOAD puts the shim before it. */
+  if (asan != NULL)
+    fixture_setenv("ASAN_OPTIONS",
+                   fixture_printf("%s:verify_asan_link_order=0", asan));
   fixture_setenv("LD_PRELOAD", shim);
   fixture_setenv("SYSSEM_SHIM_PAUSED", paused);
   fixture_setenv("SYSSEM_SHIM_RESUME", resume);
@@ -1141,19 +1155,17 @@ static void qt_open_race_orphans(void **state)
   fixture_setenv("LD_PRELOAD", NULL);
   fixture_setenv("SYSSEM_SHIM_PAUSED", NULL);
   fixture_setenv("SYSSEM_SHIM_RESUME", NULL);
+  if (asan != NULL)
+    fixture_setenv("ASAN_OPTIONS", asan);
   assert_non_null(q);
   /* Qt has made the key file and is stopped before its semget. */
-  fd = open(paused, O_RDONLY);
-  assert_true(fd >= 0);
-  byte_on(fd);
-  close(fd);
+  byte_on(in);
   first = lib_open(key, 1, SYSSEM_OPEN);
   assert_true(syssem_created(first)); /* the set, on Qt's file */
-  fd = open(resume, O_WRONLY);
-  assert_true(fd >= 0);
-  assert_int_equal(write(fd, "r", 1), 1);
-  close(fd);
+  assert_int_equal(write(out, "r", 1), 1);
   expect(q, "ready"); /* Qt attached to libsyssem's set */
+  close(in);
+  close(out);
   assert_int_equal(syssem_try_acquire(first, 0), SYSSEM_OK);
   /* Keep the old key file's inode in use, as any process that has it open
    * does: otherwise the next file may get the same inode number, hence the
