@@ -1115,15 +1115,12 @@ static void qt_open_race_orphans(void **state)
   const char *key = qkey("qtopenrace", "");
   const char *shim = getenv("SYSSEM_PAUSE_SHIM");
   const char *dir = fixture_dir();
-  const char *asan = getenv("ASAN_OPTIONS");
   char paused[PATH_MAX], resume[PATH_MAX];
   syssem_t *first, *second;
   proc_t *q;
   int in, out, old;
 
   (void)state;
-  if (asan != NULL)
-    asan = fixture_printf("%s", asan); /* a copy: the setenv below */
   FMT(paused, "%s/paused", dir);
   FMT(resume, "%s/resume", dir);
   assert_int_equal(mkfifo(paused, 0600), 0);
@@ -1134,11 +1131,6 @@ static void qt_open_race_orphans(void **state)
   in = open(paused, O_RDWR);
   out = open(resume, O_RDWR);
   assert_true(in >= 0 && out >= 0);
-  /* Under AddressSanitizer the helper's runtime must come first among its
-   * libraries, and LD_PRELOAD puts the shim before it. */
-  if (asan != NULL)
-    fixture_setenv("ASAN_OPTIONS",
-                   fixture_printf("%s:verify_asan_link_order=0", asan));
   fixture_setenv("LD_PRELOAD", shim);
   fixture_setenv("SYSSEM_SHIM_PAUSED", paused);
   fixture_setenv("SYSSEM_SHIM_RESUME", resume);
@@ -1155,8 +1147,6 @@ static void qt_open_race_orphans(void **state)
   fixture_setenv("LD_PRELOAD", NULL);
   fixture_setenv("SYSSEM_SHIM_PAUSED", NULL);
   fixture_setenv("SYSSEM_SHIM_RESUME", NULL);
-  if (asan != NULL)
-    fixture_setenv("ASAN_OPTIONS", asan);
   assert_non_null(q);
   /* Qt has made the key file and is stopped before its semget. */
   byte_on(in);
