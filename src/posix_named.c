@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,101 @@ static int px_native_name(const syssem__name_t *n, char **out)
   return SYSSEM_OK;
 }
 
+/* Opening and closing a name. A process that opens one name twice gets,
+ * from glibc, musl and FreeBSD, one mapping counted twice, and from macOS,
+ * NetBSD and OpenBSD two objects of its own; either way each sem_close ends
+ * one open. illumos and Cygwin hand back the first open's sem_t without
+ * counting, and their first sem_close frees it for both (illumos unmaps it,
+ * Cygwin deletes it): there the library counts the opens of each sem_t of
+ * the process itself, and closes it with the last (docs/portability.md).
+ * The test suite builds this counting on Linux too, against a C library
+ * made to behave so (tests/shim). */
+#if defined(__sun) || defined(__CYGWIN__)
+# define SYSSEM__PX_SHARED_MAPPINGS 1
+#endif
+
+#if defined(SYSSEM__PX_SHARED_MAPPINGS)
+static pthread_mutex_t px_opens_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct px_opened {
+  sem_t *sem;
+  unsigned long n;
+} *px_opened;
+static size_t px_nopened, px_capopened;
+
+/* The table under px_opens_lock: the open of sem counted, or a new entry
+ * for it. 0, or -1 without memory for one. */
+static int px_count_open(sem_t *sem)
+{
+  struct px_opened *bigger;
+  size_t i;
+
+  for (i = 0; i < px_nopened; i++)
+    if (px_opened[i].sem == sem) {
+      px_opened[i].n++;
+      return 0;
+    }
+  if (px_nopened == px_capopened) {
+    bigger = realloc(px_opened, (px_capopened ? 2 * px_capopened : 8) *
+                                    sizeof *px_opened);
+    if (bigger == NULL)
+      return -1;
+    px_opened = bigger;
+    px_capopened = px_capopened ? 2 * px_capopened : 8;
+  }
+  px_opened[px_nopened].sem = sem;
+  px_opened[px_nopened].n = 1;
+  px_nopened++;
+  return 0;
+}
+
+/* The open and its count in one step: no close of the same sem_t by
+ * another thread may come between the C library's handing it out and our
+ * counting it. (A fork() meanwhile leaves the child the lock held.) */
+static sem_t *px_sem_open(const char *name, int oflag, mode_t perms,
+                          unsigned value)
+{
+  sem_t *sem;
+
+  pthread_mutex_lock(&px_opens_lock);
+  sem = oflag & O_CREAT ? sem_open(name, oflag, perms, value)
+                        : sem_open(name, oflag);
+  if (sem != SEM_FAILED && px_count_open(sem) != 0) {
+    /* Not counted, so not shared either: ours alone to close. */
+    sem_close(sem);
+    sem = SEM_FAILED;
+    errno = ENOMEM;
+  }
+  pthread_mutex_unlock(&px_opens_lock);
+  return sem;
+}
+
+static void px_sem_close(sem_t *sem)
+{
+  size_t i;
+
+  pthread_mutex_lock(&px_opens_lock);
+  for (i = 0; i < px_nopened && px_opened[i].sem != sem; i++)
+    ;
+  if (i < px_nopened && --px_opened[i].n == 0) {
+    px_opened[i] = px_opened[--px_nopened];
+    sem_close(sem);
+  }
+  pthread_mutex_unlock(&px_opens_lock);
+}
+#else
+static sem_t *px_sem_open(const char *name, int oflag, mode_t perms,
+                          unsigned value)
+{
+  return oflag & O_CREAT ? sem_open(name, oflag, perms, value)
+                         : sem_open(name, oflag);
+}
+
+static void px_sem_close(sem_t *sem)
+{
+  sem_close(sem);
+}
+#endif
+
 /* Open the file at path and take its lock. Every process of ours that
  * resets the count of a POSIX semaphore or unlinks its name holds the lock
  * of the object's file meanwhile: two resets never interleave, and an
@@ -182,39 +278,59 @@ static int px_set(sem_t *sem, int initial)
 /* An owner (creator, or opener with SYSSEM_CREATE) learns which file is its
  * object, under the file's lock, and there sets the exact permissions (a
  * creator: sem_open applied the umask) or resets the count (reset >= 0).
- * Proof that the file is the object we mapped: the C library maps a file
- * it has mapped already (same device and inode) at the same address, so a
- * second sem_open of the name gives our address back only if the name
- * still leads to our object. */
+ *
+ * Proof that the file is the object we mapped: a second sem_open of the
+ * name gives our sem_t back only if the name still leads to our object.
+ * glibc and musl find a mapping they made by the file's inode (and
+ * device), FreeBSD by the name and then the file's device and inode,
+ * illumos by the name and inode, Cygwin by the name and an id its creator
+ * wrote into the file; each opens the path anew to tell. The file we lock
+ * is opened before that second sem_open and checked to be the path's file
+ * still once locked: a name is linked to a file once (the C libraries
+ * create with link() or O_EXCL), so the path that named it before and after
+ * named no other file between, and the file is the one the proof was about.
+ * The second sem_open runs, and is closed, before we take the lock: FreeBSD
+ * locks the file itself in sem_open (O_EXLOCK), Cygwin in sem_close, and
+ * either would wait for ours for ever. */
 static int px_own(struct px_sem *s, int created, int reset)
 {
   const char *name = s->base.native;
   char path[PATH_MAX];
   struct stat st;
   sem_t *again;
-  int fd, r;
+  int fd, r, same = -1;
 
   s->name = PX_UNCHECKED;
   if (syssem__px_path(name, path, sizeof path) != SYSSEM_OK)
     return reset >= 0 ? px_set(s->sem, reset) : SYSSEM_OK;
-  r = px_lock(path, &fd, &st);
-  if (r == SYSSEM_ENOENT) {
-    /* Unlinked since our sem_open: the object is ours alone, the name
-     * someone else's. */
-    s->name = PX_LOST;
-    return reset >= 0 ? px_set(s->sem, reset) : SYSSEM_OK;
-  }
-  if (r < 0)
-    return r;
+  fd = syssem__lock_open(path);
+  if (fd < 0 && errno != ENOENT)
+    return px_fail("open");
   /* Without a descriptor or memory for the second sem_open, the name
    * stays unchecked: close then unlinks by name, as on systems without
    * files. */
-  again = sem_open(name, 0);
+  again = fd < 0 ? SEM_FAILED : px_sem_open(name, 0, 0, 0);
   if (again != SEM_FAILED) {
-    s->name = again == s->sem ? PX_MINE : PX_LOST;
+    same = again == s->sem;
+    px_sem_close(again);
+  }
+  r = fd < 0 ? SYSSEM__MOVED : syssem__lock_take(fd, path, &st);
+  if (r == SYSSEM__MOVED) {
+    /* Unlinked since our sem_open: the object is ours alone, the name
+     * someone else's. */
+    if (fd >= 0)
+      close(fd);
+    s->name = PX_LOST;
+    return reset >= 0 ? px_set(s->sem, reset) : SYSSEM_OK;
+  }
+  if (r < 0) {
+    close(fd);
+    return r;
+  }
+  if (same >= 0) {
+    s->name = same ? PX_MINE : PX_LOST;
     s->dev = st.st_dev;
     s->ino = st.st_ino;
-    sem_close(again);
   }
   if (created && s->name != PX_LOST && fchmod(fd, (mode_t)s->base.perms) != 0)
     r = px_fail("fchmod");
@@ -261,7 +377,7 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
    * object: go round again, a bounded number of times. */
   for (tries = 0; tries < SYSSEM__REOPEN_MAX; tries++) {
     if (mode != SYSSEM_CREATE_NEW) {
-      sem = sem_open(name, 0);
+      sem = px_sem_open(name, 0, 0, 0);
       if (sem != SEM_FAILED)
         break;
       if (errno != ENOENT || mode == SYSSEM_OPEN_EXISTING) {
@@ -269,7 +385,7 @@ static int px_open(syssem_t *base, syssem_mode_t mode, int initial)
         goto cleanup;
       }
     }
-    sem = sem_open(name, O_CREAT | O_EXCL, perms, (unsigned)initial);
+    sem = px_sem_open(name, O_CREAT | O_EXCL, perms, (unsigned)initial);
     if (sem != SEM_FAILED) {
       created = 1;
       break;
@@ -292,7 +408,7 @@ cleanup:
   if (r < 0 && sem != SEM_FAILED) {
     if (created)
       px_unlink(s);
-    sem_close(sem);
+    px_sem_close(sem);
   }
   if (r == SYSSEM_OK) {
     base->created = created;
@@ -307,7 +423,7 @@ static void px_close(syssem_t *base, int remove)
 
   if (remove)
     px_unlink(s);
-  sem_close(s->sem);
+  px_sem_close(s->sem);
 }
 
 /* sem_wait failed: go on waiting after EINTR, else fail. */

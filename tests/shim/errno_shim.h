@@ -17,6 +17,17 @@
  *             is below the one the library knows).
  *  no_sysv    semget fails with ENOSYS: System V IPC is not in this kernel
  *             (a FreeBSD jail without sysvsem, Cygwin without cygserver).
+ *  shared_mappings
+ *             sem_open and sem_close as illumos and Cygwin make them: a
+ *             second open of a name this process has open gives the first
+ *             open's sem_t without counting it, and the first sem_close of
+ *             it unmaps it for every holder.
+ *  file_locks sem_open locks the semaphore's file while it works (FreeBSD
+ *             opens it O_EXLOCK) and sem_close does too (Cygwin, with
+ *             fcntl): a lock held on the file by this very process, through
+ *             another descriptor, would make either wait for ever. Here
+ *             the call fails with EDEADLK instead, and counts it in
+ *             self_deadlocks.
  *
  * Each wrapper also counts the calls made to it, armed or not, so that a
  * test can tell what the library did (no reopen, no second try).
@@ -32,7 +43,9 @@ struct errno_shim {
   int undo_max;    /* 0: unarmed */
   size_t name_max; /* 0: unarmed */
   int no_sysv;
-  long semop_calls, semget_calls, sem_open_calls;
+  int shared_mappings;
+  int file_locks;
+  long semop_calls, semget_calls, sem_open_calls, self_deadlocks;
 };
 
 extern struct errno_shim shim;
