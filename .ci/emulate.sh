@@ -23,7 +23,7 @@
 # the closing check of scripts/test.sh cannot.
 #
 # The etcd backend takes none of these fallbacks: it is not built here (the
-# main run and .ci/etcd.sh cover it), so the whole suite is what remains.
+# main run covers it), so the whole suite is what remains.
 #
 #   bash .ci/emulate.sh          build trees build-emulate-PROFILE
 set -euo pipefail

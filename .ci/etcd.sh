@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The etcd backend against real etcd servers (docs/distributed.md):
+# The etcd suite alone, for work on the backend (scripts/test.sh runs the
+# same tests with the rest of the suite). Against real etcd servers
+# (docs/distributed.md):
 #   - installs Debian's etcd-server and the module's build dependencies
 #     (libcurl, json-c; openssl makes the TLS test's certificates);
 #   - builds with -Detcd=enabled and runs the etcd suite as root, then builds

@@ -1333,7 +1333,7 @@ static int command_of(const struct tree_pids *t)
     for (j = 0; j < t->n; j++)
       if (t->ppid[j] == t->pid[i])
         return i;
-  fail_msg("no command in the tree");
+  fail_msg("%s", "no command in the tree");
   return -1;
 }
 

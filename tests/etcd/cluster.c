@@ -337,6 +337,14 @@ void cluster_signal(struct etcd_cluster *c, int i, int sig)
   if (sig == SIGKILL)
     kill(c->node[i].pid, SIGCONT);
   kill(c->node[i].pid, sig);
+  if (sig == SIGSTOP) {
+    /* kill() returns before every thread of the server has stopped; its
+     * parent hears when the whole group has. */
+    int st;
+
+    while (waitpid(c->node[i].pid, &st, WUNTRACED) < 0 && errno == EINTR)
+      ;
+  }
   if (sig == SIGKILL) {
     waitpid(c->node[i].pid, NULL, 0);
     c->node[i].pid = 0;

@@ -39,8 +39,8 @@ int cluster_start(struct etcd_cluster *c, int n, int tls, int client_auth);
 /* Stop every member still running (SIGKILL, reaped) and remove root. */
 void cluster_stop(struct etcd_cluster *c);
 
-/* Member i: kill with sig and reap (SIGKILL), or just signal it (SIGSTOP,
- * SIGCONT). */
+/* Member i: kill with sig and reap (SIGKILL), stop it and return once all
+ * its threads have stopped (SIGSTOP), or just signal it (SIGCONT). */
 void cluster_signal(struct etcd_cluster *c, int i, int sig);
 /* Start member i again on its data directory; wait until it is healthy.
  * 0 or -1. */

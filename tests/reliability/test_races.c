@@ -874,6 +874,7 @@ static void key_file_places(void **state)
 static void read_only_file_system(void **state)
 {
   pid_t pid;
+  int st;
 
   (void)state;
   pid = rel_fork();
@@ -884,9 +885,16 @@ static void read_only_file_system(void **state)
 
     if (mkdtemp(dir) == NULL)
       _exit(10);
+    /* Our mounts must not reach the machine's namespace: the tree that
+     * holds dir is made private ("/", or in a chroot where "/" is no mount
+     * point, "/tmp"). */
     if (unshare(CLONE_NEWNS) != 0 ||
-        mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("syssem-rofs", dir, "tmpfs", MS_RDONLY, NULL) != 0) {
+        (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 &&
+         mount("none", "/tmp", NULL, MS_REC | MS_PRIVATE, NULL) != 0)) {
+      rmdir(dir);
+      _exit(13);
+    }
+    if (mount("syssem-rofs", dir, "tmpfs", MS_RDONLY, NULL) != 0) {
       rmdir(dir);
       _exit(11);
     }
@@ -896,7 +904,13 @@ static void read_only_file_system(void **state)
     rmdir(dir);
     _exit(r == SYSSEM_EPERM && s == NULL ? 0 : 12);
   }
-  assert_int_equal(reap(pid), 0);
+  st = reap(pid);
+  if (st == 13) {
+    print_message("SKIP: read_only_file_system: no private mount namespace "
+                  "here (neither / nor /tmp is a mount point)\n");
+    skip();
+  }
+  assert_int_equal(st, 0);
 }
 
 /* System V undo bound: a process that only takes (a consumer whose tokens
