@@ -29,21 +29,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-setup() { # setup DIR [meson options...]
-  local dir=$1
-  shift
-  if [ -d "$dir" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null
-  else
-    meson setup "$dir" "$@" >/dev/null
-  fi
-}
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
+# shellcheck disable=SC2046 # the words are package names
+ci_install $(ci_packages test)
 
 status=0
 for profile in freebsd darwin; do
   dir=build-emulate-$profile
   echo "== emulate=$profile"
-  setup "$dir" -Dwerror=true -Dtests=enabled -Detcd=disabled -Demulate=$profile
+  ci_setup "$dir" -Dwerror=true -Dtests=enabled -Detcd=disabled \
+    -Demulate=$profile >/dev/null
   grep -A3 "^  Platform" "$dir/meson-logs/meson-log.txt" | tail -n 3 || true
   ninja -C "$dir"
   case $profile in

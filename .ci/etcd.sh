@@ -12,45 +12,19 @@
 # temporary directory, and kill them by pid; nothing here stops an etcd it
 # did not start.
 #
-#   bash .ci/etcd.sh        as root, from scripts/test.sh or alone
+#   bash .ci/etcd.sh        as root
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
 
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
+# shellcheck disable=SC2046 # the words are package names
+ci_install $(ci_packages test)
 # The servers of this run have this prefix in their directory's name
-# (scripts/test.sh sets one per run; letters only).
-if [ -z "${SYSSEM_TEST_PREFIX:-}" ]; then
-  SYSSEM_TEST_PREFIX=sst
-  for b in $(od -An -N8 -tu1 /dev/urandom); do
-    SYSSEM_TEST_PREFIX+=$(printf "\\$(printf %03o $((107 + b % 15)))") # k-y
-  done
-  export SYSSEM_TEST_PREFIX
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-# On a host run by systemd the package starts its own service on the default
-# ports; if it was not running before, it is stopped again afterwards.
-service_was_active=no
-if command -v systemctl >/dev/null && systemctl is-active --quiet etcd 2>/dev/null; then
-  service_was_active=yes
-fi
-apt-get install -y -q --no-install-recommends \
-  etcd-server libcurl4-openssl-dev libjson-c-dev openssl
-if [ "$service_was_active" = no ] && command -v systemctl >/dev/null &&
-   systemctl is-active --quiet etcd 2>/dev/null; then
-  systemctl stop etcd
-fi
+# (scripts/test.sh sets one per run).
+ci_run_prefix
 etcd --version | sed -n 1p
-
-setup() { # setup DIR [meson options...]
-  local dir=$1
-  shift
-  if [ -d "$dir" ]; then
-    meson setup --reconfigure "$dir" "$@"
-  else
-    meson setup "$dir" "$@"
-  fi
-}
 
 # Servers started by this run's tests have their data under a directory
 # named syssem-etcd-PREFIX-*: any such process left is a leftover (servers
@@ -60,13 +34,13 @@ left_servers() {
 }
 
 echo "== etcd: build with -Detcd=enabled, the etcd suite as root"
-setup build-etcd -Dwerror=true -Dtests=enabled -Detcd=enabled
+ci_setup build-etcd -Dwerror=true -Dtests=enabled -Detcd=enabled
 ninja -C build-etcd
 meson test -C build-etcd --suite etcd --print-errorlogs || true
 python3 .ci/testlog.py build-etcd --label "etcd suite as root"
 
 echo "== etcd: under AddressSanitizer + UndefinedBehaviorSanitizer, as nobody"
-setup build-etcd-asan -Dwerror=true -Dtests=enabled -Detcd=enabled \
+ci_setup build-etcd-asan -Dwerror=true -Dtests=enabled -Detcd=enabled \
   -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all
 ninja -C build-etcd-asan
 chmod -R a+rwX build-etcd-asan

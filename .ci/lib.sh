@@ -43,6 +43,10 @@ ci_packages() {
       consumers) echo gcc g++ libc6-dev pkg-config meson ninja-build cmake \
         make binutils git mandoc groff-base man-db ;;
       bench) echo libboost-dev gnuplot-nox valgrind qt6-base-dev ;;
+      python) echo python3 python3-dev python3-venv python3-pip \
+        python3-mesonpy python3-pytest python3-pyqt6 mypy meson ninja-build \
+        gcc pkg-config binutils git util-linux unzip ;;
+      macos) echo llvm file npm ;;
       *) echo "ci_packages: no group '$g'" >&2; return 1 ;;
     esac
   done

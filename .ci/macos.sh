@@ -19,10 +19,14 @@ zig_version=0.11.0
 zig_sha256=9562cd52da287ecabd76b7c5c2dbffb79ed528396bb7419c0eb4e0992eccef2f
 zig_dir=${SYSSEM_ZIG_DIR:-$HOME/.cache/syssem-zig-$zig_version}
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends llvm file >/dev/null
-command -v npm >/dev/null ||
-  apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends npm >/dev/null
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
+# Debian's npm only where there is none: a Node.js from elsewhere brings its
+# own, which Debian's would conflict with.
+packages=$(ci_packages macos)
+command -v npm >/dev/null && packages=${packages/npm/}
+# shellcheck disable=SC2086 # the words are package names
+ci_install $packages
 
 if [ ! -x "$zig_dir/package/zig" ]; then
   mkdir -p "$zig_dir"

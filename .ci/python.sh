@@ -20,20 +20,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=/usr/bin/python3
 started=$SECONDS
 
-need=(python3 python3-dev python3-venv python3-pip python3-mesonpy
-      python3-pytest python3-pyqt6 mypy meson ninja-build gcc pkg-config binutils
-      git util-linux)
-missing=()
-for p in "${need[@]}"; do
-  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' ||
-    missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=.ci/lib.sh
+. "$repo/.ci/lib.sh"
+# shellcheck disable=SC2046 # the words are package names
+ci_install $(ci_packages python)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/syssem-python.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -91,10 +81,10 @@ cp "$repo/bench/python_overhead.py" "$work/tree/bench/"
 chmod -R a+rX "$work/tree"
 
 # run_tests ID TITLE PYTHON [COMMAND PREFIX...]: pytest, with no failure
-# and no skip.
+# and no skip; ID names its report.
 failed=0
 run_tests() {
-  local id=$1 title=$2 python=$3 xml=$work/$1.xml skipped
+  local title=$2 python=$3 xml=$work/$1.xml skipped
   shift 3
   echo "== pytest: $title"
   if ! (cd "$work/tree/python/tests" &&

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 # Every step's packages in one apt run; the steps' own scripts then find
 # them installed.
 # shellcheck disable=SC2046 # the words are package names
-ci_step "packages" ci_install $(ci_packages test consumers bench reliability windows)
+ci_step "packages" ci_install $(ci_packages test consumers bench reliability windows python)
 
 # Every object the suite makes is named with this run's prefix, so the
 # closing check counts this run's objects and no one else's: two runs at
