@@ -28,6 +28,7 @@ else
 fi
 ninja -C "$dir" bench/bench tests/support/leftovers
 
+ci_run_prefix
 export BENCH_QUICK=1
 "$dir/bench/bench" --data "$data/numbers" | tee "$out"
 for arm in QSystemSemaphore 'boost named_semaphore'; do
@@ -38,11 +39,11 @@ if command -v valgrind >/dev/null; then
   sh bench/callgrind.sh "$dir/bench/bench"
 fi
 
-# The benchmark's keys all start with "bench": what is left of its key files
-# and POSIX names is found by that prefix, where the library keeps them
-# (tests/support/leftovers asks it), and other runs on the machine do not
-# count. A set goes with its key file.
-if ! "$dir/tests/support/leftovers" bench; then
+# The benchmark's keys all start with the run's prefix and "bench": what is
+# left of its key files and POSIX names is found by that, where the library
+# keeps them (tests/support/leftovers asks it), and other runs or files on
+# the machine do not count. A set goes with its key file.
+if ! "$dir/tests/support/leftovers" "${SYSSEM_TEST_PREFIX}bench"; then
   echo "bench.sh: left behind (above)" >&2
   exit 1
 fi

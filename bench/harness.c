@@ -67,7 +67,9 @@ double bench_median(double *v, int n)
 
 void bench_key(char *out, size_t len, const char *what)
 {
-  snprintf(out, len, "bench%ld%s", (long)getpid(), what);
+  const char *run = getenv("SYSSEM_TEST_PREFIX");
+
+  snprintf(out, len, "%sbench%ld%s", run ? run : "", (long)getpid(), what);
 }
 
 void bench_print(const char *fmt, ...)

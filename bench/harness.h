@@ -33,7 +33,8 @@ void bench_die(const char *what);
 double bench_median(double *v, int n);
 double bench_quantile(double *v, int n, double q);
 
-/* A key of this run: "bench<pid><what>", so that runs at once never meet. */
+/* A key of this run: "<$SYSSEM_TEST_PREFIX>bench<pid><what>", so that runs
+ * at once never meet, and a CI run finds what it left by its prefix. */
 void bench_key(char *out, size_t len, const char *what);
 
 /* One arm of a comparison: run() times n operations and returns ns. */
