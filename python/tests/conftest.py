@@ -9,6 +9,7 @@ key file may be left behind, on any backend.
 import os
 import pathlib
 import queue
+import signal
 import subprocess
 import sys
 import textwrap
@@ -163,14 +164,22 @@ def wait_until_blocked(pid, tid=None, what="the waiter"):
         time.sleep(0.001)
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Child:
     """A process spoken to by lines: say() writes one to its stdin, hear()
     reads one from its stdout (waiting at most PATIENCE seconds)."""
 
     def __init__(self, argv):
+        # SIGINT as a terminal would deliver it: a run started in the
+        # background has it ignored, and Python then never raises
+        # KeyboardInterrupt, which the Ctrl-C tests send for.
         self.proc = subprocess.Popen(
             [str(a) for a in argv], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, bufsize=1, cwd="/")
+            stdout=subprocess.PIPE, text=True, bufsize=1, cwd="/",
+            preexec_fn=_default_sigint)
         self.pid = self.proc.pid
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
