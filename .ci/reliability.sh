@@ -94,8 +94,10 @@ ci_step "TSan (clang): threaded tests" tsan
 # Everything is built; the etcd suite, a minute of servers and lease times
 # that clang's code does not change, runs in the gcc builds.
 clang_all() {
-  CC=clang CXX=clang++ setup "$work/clang" -Dwerror=true
-  ninja -C "$work/clang" >/dev/null && suite "$work/clang" '' --no-suite etcd
+  CC=clang CXX=clang++ setup "$work/clang" -Dwerror=true || return 1
+  ninja -C "$work/clang" >"$work/clang.build.log" ||
+    { tail -40 "$work/clang.build.log"; return 1; }
+  suite "$work/clang" '' --no-suite etcd
 }
 ci_step "clang -Werror: the suite but etcd's" clang_all
 
