@@ -21,6 +21,13 @@ import pytest
 
 import syssem
 
+# SIGINT as a terminal delivers it. A run started in the background has it
+# ignored, and an ignored signal stays ignored across exec: the children of
+# the Ctrl-C tests would never raise KeyboardInterrupt. A handled one is
+# reset to the default by exec, and Python installs its own.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 SOURCE = pathlib.Path(__file__).resolve().parents[1]
 TOP = SOURCE.parent
 BACKENDS = syssem.available_backends()
@@ -164,22 +171,14 @@ def wait_until_blocked(pid, tid=None, what="the waiter"):
         time.sleep(0.001)
 
 
-def _default_sigint():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 class Child:
     """A process spoken to by lines: say() writes one to its stdin, hear()
     reads one from its stdout (waiting at most PATIENCE seconds)."""
 
     def __init__(self, argv):
-        # SIGINT as a terminal would deliver it: a run started in the
-        # background has it ignored, and Python then never raises
-        # KeyboardInterrupt, which the Ctrl-C tests send for.
         self.proc = subprocess.Popen(
             [str(a) for a in argv], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True, bufsize=1, cwd="/",
-            preexec_fn=_default_sigint)
+            stdout=subprocess.PIPE, text=True, bufsize=1, cwd="/")
         self.pid = self.proc.pid
         self.lines = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
