@@ -157,6 +157,22 @@ static struct et_rec *rec_find(struct et_state *st, const char *key)
   return NULL;
 }
 
+/* INITIAL and BOUND hold "N EPOCH": 1 and the parts when value is one
+ * (mod, the key's revision, kept beside them), else 0 and nothing changed. */
+static int counted(const char *value, long long mod, long long *n,
+                   long long *n_mod, char epoch[17])
+{
+  long long a;
+  char ep[17];
+
+  if (value == NULL || sscanf(value, "%lld %16s", &a, ep) != 2)
+    return 0;
+  *n = a;
+  *n_mod = mod;
+  memcpy(epoch, ep, sizeof ep);
+  return 1;
+}
+
 /* Put one key of the range into the state (a deletion when value is
  * NULL). Keys that are neither INITIAL nor a well-formed record are
  * ignored: nothing of ours writes them. 0, or -1 when out of memory. */
@@ -169,23 +185,12 @@ static int state_set(struct et_sem *h, const char *key, const char *value,
   char ep[17];
 
   if (strcmp(key, h->init_key) == 0) {
-    st->have_init = value != NULL &&
-                    sscanf(value, "%lld %16s", &a, ep) == 2;
-    if (st->have_init) {
-      st->init = a;
-      st->init_mod = mod;
-      memcpy(st->epoch, ep, sizeof ep);
-    }
+    st->have_init = counted(value, mod, &st->init, &st->init_mod, st->epoch);
     return 0;
   }
   if (strcmp(key, h->bound_key) == 0) {
-    st->have_bound = value != NULL &&
-                     sscanf(value, "%lld %16s", &a, ep) == 2;
-    if (st->have_bound) {
-      st->bound = a;
-      st->bound_mod = mod;
-      memcpy(st->bound_epoch, ep, sizeof ep);
-    }
+    st->have_bound =
+        counted(value, mod, &st->bound, &st->bound_mod, st->bound_epoch);
     return 0;
   }
   if (strncmp(key, h->rec_pfx, strlen(h->rec_pfx)) != 0)
