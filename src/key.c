@@ -119,8 +119,19 @@ int syssem__utf8_valid(const char *s, size_t len)
     return 0;
 
   while (i < len) {
-    unsigned char c = p[i];
+    unsigned char c;
     size_t need, j;
+    uint64_t w;
+
+    /* Keys are mostly ASCII: pass it eight bytes at a time. */
+    if (len - i >= sizeof w) {
+      memcpy(&w, p + i, sizeof w);
+      if ((w & UINT64_C(0x8080808080808080)) == 0) {
+        i += sizeof w;
+        continue;
+      }
+    }
+    c = p[i];
     /* The second byte's range is where overlongs, surrogates and values
      * above U+10FFFF are excluded; later bytes are plain continuations. */
     unsigned char lo = 0x80, hi = 0xbf;
@@ -168,15 +179,11 @@ static const char legacy_prefix[] = SYSSEM__LEGACY_PREFIX;
  * huge key costs no more than the limit. */
 static size_t key_length(const char *key, int *too_long)
 {
-  size_t i;
+  /* memchr reads no further than the NUL it finds (C11 7.24.5.1). */
+  const char *end = (const char *)memchr(key, '\0', SYSSEM__KEY_MAX + 1);
 
-  for (i = 0; i <= SYSSEM__KEY_MAX; i++)
-    if (key[i] == '\0') {
-      *too_long = 0;
-      return i;
-    }
-  *too_long = 1;
-  return i;
+  *too_long = end == NULL;
+  return end != NULL ? (size_t)(end - key) : SYSSEM__KEY_MAX + 1;
 }
 
 static int is_ascii_letter(char c)
@@ -215,19 +222,16 @@ static int parse_legacy(syssem__name_t *n, const char *key, size_t len)
   text[o] = '\0';
 
   n->legacy = 1;
-  n->text = text;
+  n->text = n->buf = text;
   return SYSSEM_OK;
 }
 
-static int parse_native(syssem__name_t *n, const char *key, size_t len)
+/* The key is the name: n borrows it (name_parse's callers keep the key
+ * alive for as long as the name), so that an open by native name copies
+ * nothing here. */
+static void parse_native(syssem__name_t *n, const char *key)
 {
-  char *text = (char *)malloc(len + 1);
-
-  if (text == NULL)
-    return SYSSEM_ENOMEM;
-  memcpy(text, key, len + 1);
-  n->text = text;
-  return SYSSEM_OK;
+  n->text = key;
 }
 
 static int hex_value(char c)
@@ -425,7 +429,7 @@ static int parse_uri(syssem__name_t *n, const char *key, size_t len)
     free(text);
     return rc;
   }
-  n->text = text;
+  n->text = n->buf = text;
   return SYSSEM_OK;
 }
 
@@ -455,19 +459,20 @@ static int parse_etcd(syssem__name_t *n, const char *key, size_t len)
     return rc;
   }
   parse_why[0] = '\0';
-  n->text = syssem__etcd_key_format(&k);
+  n->buf = syssem__etcd_key_format(&k);
   syssem__etcd_key_free(&k);
-  if (n->text == NULL)
+  if (n->buf == NULL)
     return SYSSEM_ENOMEM;
   /* Escapes may lengthen it; the native name obeys the key's limit. */
-  if (strlen(n->text) > SYSSEM__KEY_MAX) {
-    free(n->text);
-    n->text = NULL;
+  if (strlen(n->buf) > SYSSEM__KEY_MAX) {
+    free(n->buf);
+    n->buf = NULL;
     snprintf(parse_why, sizeof parse_why,
              "etcd key: longer than %d bytes once written canonically",
              SYSSEM__KEY_MAX);
     return SYSSEM_EKEY;
   }
+  n->text = n->buf;
   n->backend = SYSSEM_BACKEND_ETCD;
   return SYSSEM_OK;
 }
@@ -486,6 +491,7 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
   n->legacy = 0;
   n->proj_id = SYSSEM__FTOK_ID;
   n->text = NULL;
+  n->buf = NULL;
 
   if (key == NULL)
     return SYSSEM_EKEY;
@@ -512,7 +518,8 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
     rc = parse_legacy(n, key, len);
     break;
   case SYSSEM_KEYFORM_NATIVE:
-    rc = parse_native(n, key, len);
+    parse_native(n, key);
+    rc = SYSSEM_OK;
     break;
   case SYSSEM_KEYFORM_URI:
     rc = parse_uri(n, key, len);
@@ -523,11 +530,12 @@ int syssem__name_parse(syssem__name_t *n, const char *key,
   }
   if (rc != SYSSEM_OK) {
     /* A URI may have set the backend before failing: leave n as fresh. */
-    free(n->text);
+    free(n->buf);
     n->backend = SYSSEM_BACKEND_DEFAULT;
     n->legacy = 0;
     n->proj_id = SYSSEM__FTOK_ID;
     n->text = NULL;
+    n->buf = NULL;
   }
   return rc;
 }
@@ -536,6 +544,7 @@ void syssem__name_free(syssem__name_t *n)
 {
   if (n == NULL)
     return;
-  free(n->text);
+  free(n->buf);
   n->text = NULL;
+  n->buf = NULL;
 }

@@ -170,11 +170,12 @@ syssem_t *syssem_open(const char *key, int initial, syssem_mode_t mode)
 int syssem_open_ex(syssem_t **out, const char *key, int initial,
                    syssem_mode_t mode, const syssem_options_t *opts)
 {
-  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
+  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL, NULL };
   const syssem__backend_t *be = NULL;
   const char *why = NULL;
   char *native = NULL;
   syssem_t *s = NULL;
+  size_t key_size;
   int r;
 
   if (out == NULL) {
@@ -199,17 +200,17 @@ int syssem_open_ex(syssem_t **out, const char *key, int initial,
     goto cleanup;
   }
 
-  r = SYSSEM_ENOMEM;
-  s = calloc(1, be->handle_size);
-  if (s == NULL)
+  /* The handle and its copy of the key are one allocation. */
+  key_size = strlen(key) + 1;
+  s = calloc(1, be->handle_size + key_size);
+  if (s == NULL) {
+    r = SYSSEM_ENOMEM;
     goto cleanup;
+  }
   s->acquire = be->acquire;
   s->try_now = be->try_now ? be->try_now : try_now;
   s->release_one = be->release_one ? be->release_one : release_one;
-  s->key = malloc(strlen(key) + 1);
-  if (s->key == NULL)
-    goto cleanup;
-  strcpy(s->key, key);
+  s->key = memcpy((char *)s + be->handle_size, key, key_size);
   s->be = be;
   s->native = native;
   native = NULL;
@@ -232,7 +233,6 @@ int syssem_open_ex(syssem_t **out, const char *key, int initial,
 cleanup:
   if (s != NULL) {
     free(s->native);
-    free(s->key);
     free(s);
   }
   free(native);
@@ -249,7 +249,6 @@ void syssem_close(syssem_t *s)
   s->be->close(s, s->owner && !(s->flags & SYSSEM_PERSIST) &&
                       s->pid == syssem__getpid());
   free(s->native);
-  free(s->key);
   free(s);
 }
 
@@ -311,7 +310,7 @@ int syssem_lost_fd(syssem_t *s, int *fd)
 
 int syssem_remove(const char *key, const syssem_options_t *opts)
 {
-  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
+  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL, NULL };
   const syssem__backend_t *be = NULL;
   const char *why = NULL;
   char *native = NULL;
@@ -328,7 +327,7 @@ int syssem_remove(const char *key, const syssem_options_t *opts)
 int syssem_native_name(const char *key, const syssem_options_t *opts,
                        syssem_backend_t *backend, char *buf, size_t size)
 {
-  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL };
+  syssem__name_t name = { SYSSEM_BACKEND_DEFAULT, 0, 0, NULL, NULL };
   const syssem__backend_t *be = NULL;
   const char *why = NULL;
   char *native = NULL;

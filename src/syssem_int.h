@@ -62,7 +62,9 @@ typedef struct syssem__name {
   syssem_backend_t backend; /* set by a URI or etcd key; DEFAULT otherwise   */
   int legacy;               /* text is the legacy stem (docs/keys.md)       */
   int proj_id;              /* System V ftok project id, 'Q' unless URI      */
-  char *text;               /* stem or native name, malloc'd, NUL-terminated */
+  const char *text;         /* stem or native name, NUL-terminated: the key
+                             * itself (a native key) or buf                  */
+  char *buf;                /* malloc'd by the parse, or NULL                */
 } syssem__name_t;
 
 /* The common head of every handle. */
@@ -74,7 +76,7 @@ struct syssem {
   int (*try_now)(syssem_t *s);     /* try_acquire(s, 0)                 */
   int (*release_one)(syssem_t *s); /* release(s, 1)                     */
   const struct syssem__backend *be;
-  char *key;           /* the key as given                                 */
+  char *key;           /* the key as given, in the handle's own allocation   */
   char *native;        /* native name (UTF-8)                              */
   int initial;         /* for reopen after removal underneath              */
   int proj_id;         /* System V ftok project id                         */
@@ -200,10 +202,10 @@ void syssem__sha1(const void *data, size_t len, unsigned char out[20]);
  * code points above U+10FFFF), else 0. */
 int syssem__utf8_valid(const char *s, size_t len);
 
-/* Parse key in keyform into *n (n->text malloc'd; free it with
- * syssem__name_free). Legacy: n->text is the stem
- * "qipc_systemsem_" + ASCII letters of key + lowercase hex SHA-1 of key.
- * Native: n->text is a copy of key. URI: type picks n->backend (SYSV with
+/* Parse key in keyform into *n; free it with syssem__name_free. Legacy:
+ * n->text is the stem "qipc_systemsem_" + ASCII letters of key + lowercase
+ * hex SHA-1 of key. Native: n->text is key itself (past a byte-order mark),
+ * not a copy: n lives no longer than key. URI: type picks n->backend (SYSV with
  * proj_id, POSIX or WIN32), payload percent-decoded into n->text,
  * "?legacyKey=..." accepted and ignored. In every form, a key that starts
  * with "etcd://" or "etcds://" is an etcd key: n->backend ETCD, n->text its
