@@ -439,8 +439,12 @@ static SYSSEM__COLD int px_wait_again(sem_t *sem)
 static SYSSEM__HOT int px_acquire(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
+  int r = sem_wait(sem);
 
-  return sem_wait(sem) == 0 ? SYSSEM_OK : px_wait_again(sem);
+  if (r != 0)
+    return px_wait_again(sem);
+  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+  return r;
 }
 
 /* The timed wait the build found (meson.build), best first. Each takes
@@ -535,10 +539,12 @@ static SYSSEM__COLD int px_try_slow(sem_t *sem, long timeout_ms)
 static SYSSEM__HOT int px_try_now(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
+  int r = sem_trywait(sem);
 
-  if (sem_trywait(sem) == 0)
-    return SYSSEM_OK;
-  return syssem__record("syssem_try_acquire", px_try_slow(sem, 0));
+  if (r != 0)
+    return syssem__record("syssem_try_acquire", px_try_slow(sem, 0));
+  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+  return r;
 }
 
 static int px_try_acquire(syssem_t *s, long timeout_ms)
@@ -592,10 +598,12 @@ static SYSSEM__COLD int px_release_slow(sem_t *sem, int n)
 static SYSSEM__HOT int px_release_one(syssem_t *s)
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
+  int r = sem_post(sem);
 
-  if (sem_post(sem) == 0)
-    return SYSSEM_OK;
-  return syssem__record("syssem_release", px_release_slow(sem, 1));
+  if (r != 0)
+    return syssem__record("syssem_release", px_release_slow(sem, 1));
+  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+  return r;
 }
 
 static int px_release(syssem_t *s, int n)

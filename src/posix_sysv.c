@@ -558,20 +558,26 @@ static SYSSEM__HOT int sv_acquire(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  if (semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->down,
-            1) == 0)
-    return SYSSEM_OK;
-  return sv_acquire_failed(s);
+  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->down,
+                1);
+
+  if (r != 0)
+    return sv_acquire_failed(s);
+  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+  return r;
 }
 
 static SYSSEM__HOT int sv_try_now(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  if (semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->poll,
-            1) == 0)
-    return SYSSEM_OK;
-  return sv_try_now_failed(s);
+  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->poll,
+                1);
+
+  if (r != 0)
+    return sv_try_now_failed(s);
+  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+  return r;
 }
 
 /* What a release may add. */
@@ -606,10 +612,12 @@ static SYSSEM__HOT int sv_release_one(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  if (semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->up, 1) ==
-      0)
-    return SYSSEM_OK;
-  return sv_release_one_failed(s);
+  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->up, 1);
+
+  if (r != 0)
+    return sv_release_one_failed(s);
+  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+  return r;
 }
 # define SV_RELEASE_ONE sv_release_one
 #endif

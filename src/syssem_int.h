@@ -38,6 +38,16 @@
 # define SYSSEM__HOT
 #endif
 
+/* Makes the compiler forget what variable v holds (v stays unchanged), so
+ * that it neither turns syssem.c's NULL-handle select back into a branch
+ * nor, where a hot function returns the 0 its OS call left in the return
+ * register, loads a constant 0 again (one instruction per call). */
+#if defined(__GNUC__)
+# define SYSSEM__OPAQUE(v) __asm__("" : "+r"(v))
+#else
+# define SYSSEM__OPAQUE(v) ((void)0)
+#endif
+
 /* Apple's rules (docs/portability.md): on macOS and iOS, and on a Linux
  * build with -Demulate=darwin, which takes every Apple fallback that Linux
  * can run. Only whole definitions are chosen by it. */

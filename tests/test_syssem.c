@@ -571,10 +571,26 @@ static void bad_input(void **state)
   assert_int_equal(syssem_remove(NULL, NULL), SYSSEM_EKEY);
   assert_int_equal(syssem_remove("", NULL), SYSSEM_EKEY);
 
-  /* NULL handles. */
+  /* NULL handles, on every path of the hot calls (the usual one is a
+   * select, not a branch): EINVAL, and the message names the call. */
   assert_int_equal(syssem_acquire(NULL), SYSSEM_EINVAL);
+  assert_string_equal(syssem_last_error_message(),
+                      "syssem_acquire: handle is NULL");
   assert_int_equal(syssem_try_acquire(NULL, 0), SYSSEM_EINVAL);
+  assert_string_equal(syssem_last_error_message(),
+                      "syssem_try_acquire: handle is NULL");
+  assert_int_equal(syssem_try_acquire(NULL, 5), SYSSEM_EINVAL);
+  assert_int_equal(syssem_try_acquire(NULL, -1), SYSSEM_EINVAL);
+  assert_string_equal(syssem_last_error_message(),
+                      "syssem_try_acquire: handle is NULL");
   assert_int_equal(syssem_release(NULL, 1), SYSSEM_EINVAL);
+  assert_string_equal(syssem_last_error_message(),
+                      "syssem_release: handle is NULL");
+  assert_int_equal(syssem_release(NULL, 0), SYSSEM_EINVAL);
+  assert_int_equal(syssem_release(NULL, 2), SYSSEM_EINVAL);
+  assert_int_equal(syssem_release(NULL, -1), SYSSEM_EINVAL);
+  assert_string_equal(syssem_last_error_message(),
+                      "syssem_release: handle is NULL");
   assert_int_equal(syssem_value(NULL, &v), SYSSEM_EINVAL);
   assert_int_equal(v, 42);
   syssem_close(NULL);
