@@ -66,54 +66,38 @@ static SYSSEM__COLD int px_too_long(void)
 /* Qt 6.4 and later on Apple systems, whose names hold 30 bytes: a slash and
  * the first 29 hex digits of the key's SHA-1, the digits that end the stem
  * (docs/keys.md). */
-static int px_legacy_name(const char *stem, char **out)
+static int px_legacy_name(const char *stem, char *buf)
 {
   const size_t digits = 29;
-  const char *hex = stem + strlen(stem) - 40;
 
-  *out = malloc(1 + digits + 1);
-  if (*out == NULL)
-    return SYSSEM_ENOMEM;
-  (*out)[0] = '/';
-  memcpy(*out + 1, hex, digits);
-  (*out)[1 + digits] = '\0';
+  buf[0] = '/';
+  memcpy(buf + 1, stem + strlen(stem) - 40, digits);
+  buf[1 + digits] = '\0';
   return SYSSEM_OK;
 }
 #else
 /* Elsewhere the stem with a slash, as Qt names it. */
-static int px_legacy_name(const char *stem, char **out)
+static int px_legacy_name(const char *stem, char *buf)
 {
-  size_t len = strlen(stem);
-
-  if (len > syssem__px_name_max)
+  if (strlen(stem) > syssem__px_name_max)
     return px_too_long();
-  *out = malloc(len + 2);
-  if (*out == NULL)
-    return SYSSEM_ENOMEM;
-  (*out)[0] = '/';
-  memcpy(*out + 1, stem, len + 1);
-  return SYSSEM_OK;
+  return syssem__native_put(buf, "/", stem, "");
 }
 #endif
 
-static int px_native_name(const syssem__name_t *n, char **out)
+static int px_native_name(const syssem__name_t *n, char *buf)
 {
   const char *t = n->text;
   size_t len = strlen(t);
 
-  *out = NULL;
   if (n->legacy)
-    return px_legacy_name(t, out);
+    return px_legacy_name(t, buf);
   if (t[0] != '/' || len < 2 || strchr(t + 1, '/') != NULL ||
       strcmp(t, "/.") == 0 || strcmp(t, "/..") == 0)
     return SYSSEM_EKEY;
   if (len > syssem__px_name_max + 1)
     return px_too_long();
-  *out = malloc(len + 1);
-  if (*out == NULL)
-    return SYSSEM_ENOMEM;
-  memcpy(*out, t, len + 1);
-  return SYSSEM_OK;
+  return syssem__native_put(buf, t, "", "");
 }
 
 /* Opening and closing a name. A process that opens one name twice gets,

@@ -41,45 +41,28 @@ struct sv_sem {
   pthread_mutex_t lock; /* serialises reopening                            */
 };
 
-static int sv_native_name(const syssem__name_t *n, char **out)
+static int sv_native_name(const syssem__name_t *n, char *buf)
 {
-  char *dir = NULL, *path = NULL;
-  size_t len;
-  int r = SYSSEM_EKEY;
+  char *dir;
+  int r;
 
   if (!n->legacy) {
     /* A native key is the key file's absolute path. */
     if (n->text[0] != '/' || strlen(n->text) >= PATH_MAX)
-      goto cleanup;
-    r = SYSSEM_ENOMEM;
-    path = strdup(n->text);
-    if (path == NULL)
-      goto cleanup;
-    r = SYSSEM_OK;
-    goto cleanup;
+      return SYSSEM_EKEY;
+    return syssem__native_put(buf, n->text, "", "");
   }
+  if (strlen(n->text) > NAME_MAX)
+    return SYSSEM_EKEY;
   r = syssem__key_dir(&dir);
   if (r < 0)
-    goto cleanup;
-  r = SYSSEM_EKEY;
-  if (strlen(n->text) > NAME_MAX)
-    goto cleanup;
-  len = strlen(dir) + 1 + strlen(n->text) + 1;
-  if (len > PATH_MAX)
-    goto cleanup;
-  r = SYSSEM_ENOMEM;
-  path = malloc(len);
-  if (path == NULL)
-    goto cleanup;
-  /* "/" as TMPDIR would otherwise give "//qipc_...". */
-  strcpy(path, strcmp(dir, "/") == 0 ? "" : dir);
-  strcat(path, "/");
-  strcat(path, n->text);
-  r = SYSSEM_OK;
-
-cleanup:
+    return r;
+  if (strlen(dir) + 1 + strlen(n->text) + 1 > PATH_MAX)
+    r = SYSSEM_EKEY;
+  else /* "/" as TMPDIR would otherwise give "//qipc_...". */
+    r = syssem__native_put(buf, strcmp(dir, "/") == 0 ? "" : dir, "/",
+                           n->text);
   free(dir);
-  *out = path;
   return r;
 }
 

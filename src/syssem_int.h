@@ -105,10 +105,11 @@ typedef struct syssem__backend {
   size_t handle_size; /* sizeof the backend's handle struct               */
   int max_value;      /* largest count                                    */
 
-  /* Build the native name: from the stem when legacy, else check that text
-   * is a valid native name. Returns SYSSEM_OK or SYSSEM_EKEY/ENOMEM. The
-   * result is malloc'd. Creates nothing. */
-  int (*native_name)(const syssem__name_t *n, char **out);
+  /* Write the native name into buf (SYSSEM_NATIVE_MAX bytes; see
+   * syssem__native_put): from the stem when legacy, else check that text
+   * is a valid native name. Returns SYSSEM_OK or SYSSEM_EKEY/ENOMEM.
+   * Creates nothing. */
+  int (*native_name)(const syssem__name_t *n, char *buf);
 
   /* Open or create s->native per mode. Sets s->created and s->owner. On
    * failure leaves nothing behind (no object, no key file). */
@@ -296,6 +297,12 @@ extern const syssem__backend_t *const syssem__backends[SYSSEM_BACKEND_ETCD + 1];
 
 /* The calling process's id. */
 unsigned long syssem__getpid(void);
+
+/* A native name in buf (SYSSEM_NATIVE_MAX bytes): the strings a, b and c
+ * one after the other (b and c may be ""). SYSSEM_OK, or SYSSEM_EKEY when
+ * they do not fit, which no key within SYSSEM__KEY_MAX makes. */
+int syssem__native_put(char *buf, const char *a, const char *b,
+                       const char *c);
 
 /* The text of OS error err, written to buf (always NUL-terminated). */
 void syssem__errtext(int err, char *buf, size_t len);

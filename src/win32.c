@@ -113,13 +113,11 @@ static int w32_units(const char *name)
  * (the kernel's own limit is far above). Native: an object name of at most
  * W32_NAME_MAX UTF-16 units, which may start with "Local\" or "Global\" and
  * has no other backslash (Windows would take one for a namespace path). */
-static int w32_native_name(const syssem__name_t *n, char **out)
+static int w32_native_name(const syssem__name_t *n, char *buf)
 {
   const char *t = n->text, *rest = t;
-  size_t len = strlen(t);
   int units = w32_units(t);
 
-  *out = NULL;
   if (!n->legacy) {
     if (strncmp(t, "Local\\", 6) == 0)
       rest = t + 6;
@@ -131,11 +129,7 @@ static int w32_native_name(const syssem__name_t *n, char **out)
   }
   if (units <= 0)
     return SYSSEM_EKEY;
-  *out = malloc(len + 1);
-  if (*out == NULL)
-    return SYSSEM_ENOMEM;
-  memcpy(*out, t, len + 1);
-  return SYSSEM_OK;
+  return syssem__native_put(buf, t, "", "");
 }
 
 static int w32_open(syssem_t *base, syssem_mode_t mode, int initial)

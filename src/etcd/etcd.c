@@ -576,14 +576,18 @@ static void adopt(struct et_sem *h)
 
 /* Open ------------------------------------------------------------------------ */
 
-static int et_native_name(const syssem__name_t *n, char **out)
+static int et_native_name(const syssem__name_t *n, char *buf)
 {
-  *out = NULL;
+  size_t len = strlen(n->text);
+
   if (n->backend != SYSSEM_BACKEND_ETCD)
     return et_core->note_text(SYSSEM_EKEY, "etcd key",
                                  "an etcd semaphore needs an etcd:// key");
-  *out = strdup(n->text);
-  return *out != NULL ? SYSSEM_OK : SYSSEM_ENOMEM;
+  /* The parse kept the canonical form within SYSSEM__KEY_MAX. */
+  if (len >= SYSSEM_NATIVE_MAX)
+    return SYSSEM_EKEY;
+  memcpy(buf, n->text, len + 1);
+  return SYSSEM_OK;
 }
 
 /* The names of h's keys, from its canonical key. */
