@@ -7,23 +7,23 @@
  * SPDX-License-Identifier: MIT
  */
 #include <stddef.h>
-#include <stdio.h>
 
 #include "harness.h"
 #include "cases.h"
 
-/* The library's backends, each with its reference and target. */
+/* The library's backends, each with its reference, floor and target. */
 static const struct {
   const bench_impl_t *lib, *raw, *floor;
+  const char *floor_row; /* the floor's row in the pairs table  */
   double target;
-  const char *raw_try; /* what the raw try_acquire(0) is */
+  const char *raw_try;   /* what the raw try_acquire(0) is      */
 } backends[] = {
-  { &bench_syssem_sysv, &bench_raw_sysv, &bench_floor_sysv, 1.03,
-    "semop NOWAIT|UNDO" },
-  { &bench_syssem_sysv_noundo, &bench_raw_sysv_noundo, NULL, 1.03,
-    "semop IPC_NOWAIT" },
-  { &bench_syssem_posix, &bench_raw_posix, &bench_floor_posix, 1.10,
-    "sem_trywait" },
+  { &bench_syssem_sysv, &bench_raw_sysv, &bench_floor_sysv, "floor-sysv",
+    1.03, "semop NOWAIT|UNDO" },
+  { &bench_syssem_sysv_noundo, &bench_raw_sysv_noundo,
+    &bench_floor_sysv_noundo, "floor-noundo", 1.03, "semop IPC_NOWAIT" },
+  { &bench_syssem_posix, &bench_raw_posix, &bench_floor_posix, "floor-posix",
+    1.10, "sem_trywait" },
 };
 
 #define NBACKENDS (sizeof backends / sizeof backends[0])
@@ -52,7 +52,7 @@ static void against(const bench_impl_t *lib_impl, void *lib_h,
 void bench_case_pairs(void)
 {
   bench_arm_t lib, raw, floor_arm;
-  char key[64], rawkey[64], label[32];
+  char key[64], rawkey[64];
   size_t i;
 
   for (i = 0; i < NBACKENDS; i++) {
@@ -65,12 +65,9 @@ void bench_case_pairs(void)
     bench_compare("acquire+release", li->name, &lib, &raw, PAIRS_N0,
                   PAIRS_NMAX, backends[i].target);
     /* The floor, on the raw object. */
-    if (backends[i].floor != NULL) {
-      bench_arm(&floor_arm, backends[i].floor, raw.h);
-      snprintf(label, sizeof label, "floor-%s", backends[i].floor->primitive);
-      bench_compare("acquire+release", label, &floor_arm, &raw, PAIRS_N0,
-                    PAIRS_NMAX, 0);
-    }
+    bench_arm(&floor_arm, backends[i].floor, raw.h);
+    bench_compare("acquire+release", backends[i].floor_row, &floor_arm, &raw,
+                  PAIRS_N0, PAIRS_NMAX, 0);
     /* Both empty for try_acquire(0). */
     li->acquire(lib.h);
     ri->acquire(raw.h);
@@ -104,6 +101,7 @@ void bench_case_ab(void)
   size_t i;
   int n;
 
+  /* The library, the raw calls and the floor, all on the library's object. */
   for (i = 0; i < NBACKENDS; i++) {
     const bench_impl_t *li = backends[i].lib;
 
@@ -111,15 +109,10 @@ void bench_case_ab(void)
     bench_arm(&arms[0], li, bench_create(li, key, 1));
     bench_arm(&arms[1], backends[i].raw,
               bench_attach(backends[i].raw, key));
-    n = 2;
-    if (backends[i].floor != NULL) {
-      bench_arm(&arms[2], backends[i].floor,
-                bench_attach(backends[i].floor, key));
-      n = 3;
-    }
-    bench_ab(li->name, arms, n, AB_BLOCK, bench_blocks,
-             backends[i].target);
-    while (n-- > 1)
+    bench_arm(&arms[2], backends[i].floor,
+              bench_attach(backends[i].floor, key));
+    bench_ab(li->name, arms, 3, AB_BLOCK, bench_blocks, backends[i].target);
+    for (n = 2; n > 0; n--)
       arms[n].impl->close(arms[n].h);
     li->destroy(arms[0].h);
   }

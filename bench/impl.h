@@ -56,6 +56,7 @@ extern const bench_impl_t bench_raw_posix;
  * through a function of a shared library of its own that only calls the OS
  * and turns its result into a code. */
 extern const bench_impl_t bench_floor_sysv;
+extern const bench_impl_t bench_floor_sysv_noundo;
 extern const bench_impl_t bench_floor_posix;
 /* Where the build found them (impl_qt.cpp, impl_boost.cpp), else NULL
  * (no_qt.c, no_boost.c). */

@@ -309,6 +309,9 @@ const bench_impl_t bench_raw_posix =
 const bench_impl_t bench_floor_sysv =
     RAW_TABLE("floor", "floor", "sysv", sv_create, sv_attach, sv_floor_pairs,
               NULL, sv);
+const bench_impl_t bench_floor_sysv_noundo =
+    RAW_TABLE("floor", "floor", "sysv", sv0_create, sv0_attach,
+              sv_floor_pairs, NULL, sv);
 const bench_impl_t bench_floor_posix =
     RAW_TABLE("floor", "floor", "posix", px_create, px_attach, px_floor_pairs,
               NULL, px);
