@@ -63,12 +63,23 @@ static void forward(int sig, siginfo_t *si, void *uc)
 }
 
 /* From now until run exits, its signals go to the command's tree. What the
- * caller ignores (nohup) stays ignored, for the command too. */
-static void forward_signals(const struct run_ctx *ctx, int fd)
+ * caller ignores (nohup) stays ignored, for the command too. Then the
+ * go-ahead (RUN_GO) tells the guardian that it may start the command: a
+ * signal that reaches run once the command runs is passed on, never run's
+ * death. The forwarded signals wait meanwhile, so that the go-ahead is the
+ * first message on the pipe. 0, or -1 when the guardian is gone. */
+static int forward_signals(const struct run_ctx *ctx, int fd)
 {
+  static const unsigned char go[2] = { RUN_GO, 0 };
   struct sigaction act;
+  sigset_t block, old;
   size_t i, j;
+  ssize_t n;
 
+  sigemptyset(&block);
+  for (i = 0; i < N_FORWARDED; i++)
+    sigaddset(&block, forwarded[i]);
+  sigprocmask(SIG_BLOCK, &block, &old);
   down_fd = fd;
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   memset(&act, 0, sizeof act);
@@ -83,6 +94,11 @@ static void forward_signals(const struct run_ctx *ctx, int fd)
     if (ctx->saved[j].sa_handler != SIG_IGN)
       sigaction(forwarded[i], &act, NULL);
   }
+  do
+    n = write(fd, go, sizeof go);
+  while (n < 0 && errno == EINTR);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  return n == (ssize_t)sizeof go ? 0 : -1;
 }
 
 /* Read exactly len bytes; the number read (less at end of file). */
@@ -174,7 +190,11 @@ int cmd_run(struct args *a)
             "started", a->pos[0], st >= 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     return ST_LIB;
   }
-  forward_signals(&ctx, down[1]);
+  if (forward_signals(&ctx, down[1]) != 0) {
+    /* The guardian died before it started the command: nothing runs. */
+    st = reap(g);
+    return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : ST_LIB;
+  }
   if (read_full(up[0], &status, sizeof status) == sizeof status) {
     reap(g);
     return status;

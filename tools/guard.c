@@ -48,6 +48,24 @@ static void on_chld(int sig)
   errno = saved;
 }
 
+/* Wait for run's go-ahead (run.h): 0, or -1 when run is gone. */
+static int read_go(int fd)
+{
+  unsigned char go[2];
+  size_t got = 0;
+  ssize_t n;
+
+  while (got < sizeof go) {
+    n = read(fd, go + got, sizeof go - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    got += (size_t)n;
+  }
+  return go[0] == RUN_GO && go[1] == 0 ? 0 : -1;
+}
+
 static int write_all(int fd, const void *buf, size_t len)
 {
   const char *p = buf;
@@ -276,7 +294,7 @@ int guard_main(struct args *a, const struct run_ctx *ctx)
   /* Out of the terminal's job, so that what the terminal or a kill of the
    * job's group sends reaches run and the command, not the guardian. */
   setpgid(0, 0);
-  if (write_all(ctx->up, &token, 1) != 0) {
+  if (write_all(ctx->up, &token, 1) != 0 || read_go(ctx->down) != 0) {
     give_back(a, s);
     return ST_LIB;
   }

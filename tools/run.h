@@ -14,8 +14,10 @@
  *   up    guardian -> run: the byte RUN_TOKEN once the token is held, then
  *         run's exit status (an int) when the tree has ended and the token
  *         is back;
- *   down  run -> guardian: two bytes per signal run caught, its number and
- *         1 if the terminal sent it (SI_KERNEL). End of file: run is gone.
+ *   down  run -> guardian: first the go-ahead, RUN_GO and 0, once run passes
+ *         its signals on (the guardian starts the command only then); then
+ *         two bytes per signal run caught, its number and 1 if the terminal
+ *         sent it (SI_KERNEL). End of file: run is gone.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -28,6 +30,7 @@
 #include "cli.h"
 
 #define RUN_TOKEN 'T'
+#define RUN_GO 0 /* no signal's number */
 
 /* Signals passed on to the command's tree while it runs. */
 #define RUN_FORWARDED SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2
