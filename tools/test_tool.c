@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1272,6 +1274,172 @@ static void test_run_tree_signals(void **state)
   rm_key(key);
 }
 
+/* What follows the command name in /proc/PID/stat (proc(5)), read into
+ * buf: " S ppid ..."; NULL when the process is gone. */
+static const char *proc_stat(const char *pid, char *buf, size_t size)
+{
+  char path[300];
+  const char *end;
+  size_t n;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return NULL;
+  n = fread(buf, 1, size - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  end = strrchr(buf, ')'); /* the name may hold any character */
+  return end != NULL ? end + 1 : NULL;
+}
+
+/* The state letter of process pid, or 0. */
+static char proc_state(long pid)
+{
+  char num[24], buf[512];
+  const char *p;
+
+  snprintf(num, sizeof num, "%ld", pid);
+  p = proc_stat(num, buf, sizeof buf);
+  return p != NULL && p[0] == ' ' ? p[1] : 0;
+}
+
+/* How many children process pid has, from every process's stat (Linux);
+ * the first in *child. */
+static int proc_children(long pid, long *child)
+{
+  char buf[512];
+  struct dirent *e;
+  const char *p;
+  long ppid;
+  int n = 0;
+  DIR *d = opendir("/proc");
+
+  assert_non_null(d);
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9')
+      continue;
+    p = proc_stat(e->d_name, buf, sizeof buf);
+    if (p == NULL || sscanf(p, " %*c %ld", &ppid) != 1 || ppid != pid)
+      continue; /* ended since, or another's */
+    if (n++ == 0)
+      *child = strtol(e->d_name, NULL, 10);
+  }
+  closedir(d);
+  return n;
+}
+
+/* The system call that process pid sleeps in (proc(5): syscall), or -1
+ * while it runs. */
+static long proc_syscall(long pid)
+{
+  char path[64];
+  long nr;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%ld/syscall", pid);
+  f = fopen(path, "r");
+  if (f == NULL)
+    return -1;
+  if (fscanf(f, "%ld", &nr) != 1)
+    nr = -1;
+  fclose(f);
+  return nr;
+}
+
+/* Polls cond(pid) every millisecond for up to ten seconds: whether it held.
+ * What is awaited here is a state of another process, which no pipe or
+ * semaphore of the test can tell. */
+static int await(int (*cond)(long), long pid)
+{
+  struct timespec tick = { 0, 1000000 };
+  int i;
+
+  for (i = 0; i < 10000; i++) {
+    if (cond(pid))
+      return 1;
+    nanosleep(&tick, NULL);
+  }
+  return 0;
+}
+
+static int has_one_child(long pid)
+{
+  long child;
+
+  return proc_children(pid, &child) == 1;
+}
+
+/* Holds the token and waits for run's go-ahead: asleep in read(), and no
+ * command started (no child). Before the token it sleeps in the
+ * semaphore's wait; a guardian that starts the command without waiting is
+ * never in read() without a child. */
+static int awaits_go_ahead(long guardian)
+{
+  long child;
+
+  return proc_state(guardian) == 'S' && proc_syscall(guardian) == SYS_read &&
+         proc_children(guardian, &child) == 0;
+}
+
+/* The guardian starts the command only after run's go-ahead, once run
+ * passes its signals on (run.h). With run stopped as the token comes free,
+ * the guardian takes the token and waits; the command starts only once run
+ * goes on, and a signal to run then reaches the tree. A guardian that
+ * started the command at once left a window in which such a signal found
+ * run without its handlers and killed it. */
+static void test_run_go_ahead(void **state)
+{
+  struct tree_pids t1, t2;
+  struct ledger l1, l2;
+  char key[128];
+  long guardian = 0;
+  int status;
+  pid_t first, second;
+
+  (void)state;
+#if !defined(__linux__)
+  skip(); /* the state of a process comes from /proc */
+#endif
+  make_key(key, sizeof key, "go-ahead");
+  ledger_open(&l1, "go1");
+  first = run_tree(key, &l1, &t1, -1); /* holds the only token */
+  ledger_open(&l2, "go2");
+  /* A job of its own: when the first run, in the test's group, exits, the
+   * kernel sends SIGHUP to a group with a stopped member that counts as
+   * orphaned, the test's own included. */
+  spawn_own_group = 1;
+  second = spawn(ARGS("run", key, "--", self, "--helper", "tree", l2.path),
+                 -1, -1);
+  spawn_own_group = 0;
+  assert_true(await(has_one_child, second));
+  assert_int_equal(proc_children(second, &guardian), 1);
+  assert_int_equal(kill(second, SIGSTOP), 0);
+  assert_int_equal(waitpid(second, &status, WUNTRACED), second);
+  assert_true(WIFSTOPPED(status));
+
+  /* The token comes free: the stopped run's guardian takes it. */
+  assert_int_equal(kill(first, SIGTERM), 0);
+  assert_int_equal(reap(first), 100 + SIGTERM);
+  if (!await(awaits_go_ahead, guardian))
+    fail_msg("the guardian never waited for run's go-ahead without a command "
+             "(state %c, system call %ld)", proc_state(guardian),
+             proc_syscall(guardian));
+  assert_int_equal(value_of(no_opts, key), 0);
+
+  /* run goes on: the command starts, and run passes a signal on. */
+  assert_int_equal(kill(second, SIGCONT), 0);
+  read_ups(&l2, 3, &t2);
+  assert_int_equal(kill(second, SIGHUP), 0);
+  assert_int_equal(reap(second), 100 + SIGHUP);
+  assert_true(ledger_ended_now(&l2));
+  assert_int_equal(value_of(no_opts, key), 1);
+  ledger_close(&l1);
+  ledger_close(&l2);
+  rm_key(key);
+}
+
 /* A command that ends and leaves a daemonised process behind: that process
  * gets SIGTERM, and SIGKILL after the grace time if it ignores it; the
  * token stays taken until it has ended, and run exits with the command's
@@ -1558,24 +1726,6 @@ static void tty_type(int master, const char *text)
   assert_int_equal(write(master, text, len), (ssize_t)len);
 }
 
-/* The state letter of process pid (proc(5)), or 0. */
-static char proc_state(long pid)
-{
-  char path[64], buf[512], *p;
-  FILE *f;
-  size_t n;
-
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  f = fopen(path, "r");
-  if (f == NULL)
-    return 0;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  return p != NULL && p[1] == ' ' ? p[2] : 0;
-}
-
 /* In an interactive bash on a terminal, as a user works: run in the
  * foreground with a tree (a child in the job, a daemonised orphan outside
  * it; the command ends only after the orphan has caught its signal, so that
@@ -1713,6 +1863,7 @@ int main(int argc, char **argv)
     T(test_run_jobs_one),
     T(test_run_tree_sigkill),
     T(test_run_tree_signals),
+    T(test_run_go_ahead),
     T(test_run_leftovers),
     T(test_run_guardian_killed),
     T(test_run_both_killed),
