@@ -1047,9 +1047,11 @@ struct ledger {
   int ended; /* end of file: no process holds the FIFO open any more */
 };
 
-/* What a failed test leaves for the teardown: its ledger, and the pids of
- * its tree (the test is their subreaper when the tool fails to be). */
-static struct ledger *open_ledger;
+/* What a failed test leaves for the teardown: its ledgers (two at most),
+ * and the pids of its trees (the test is their subreaper when the tool
+ * fails to be). */
+static struct ledger *open_ledgers[2];
+static int nopen_ledgers;
 static long tree_left[16];
 static int ntree_left;
 
@@ -1062,15 +1064,27 @@ static void ledger_open(struct ledger *l, const char *tag)
   assert_true(l->fd >= 0);
   l->len = 0;
   l->ended = 0;
-  open_ledger = l;
+  assert_true(nopen_ledgers < 2);
+  open_ledgers[nopen_ledgers++] = l;
 }
 
-/* The tree of the ledger has been seen to end: nothing to clean up. */
+static void ledger_forget(struct ledger *l)
+{
+  int i;
+
+  for (i = 0; i < nopen_ledgers; i++)
+    if (open_ledgers[i] == l)
+      open_ledgers[i] = open_ledgers[--nopen_ledgers];
+  close(l->fd);
+}
+
+/* The tree of the ledger has been seen to end: nothing to clean up, once
+ * no other ledger is open. */
 static void ledger_close(struct ledger *l)
 {
-  open_ledger = NULL;
-  ntree_left = 0;
-  close(l->fd);
+  ledger_forget(l);
+  if (nopen_ledgers == 0)
+    ntree_left = 0;
   assert_int_equal(unlink(l->path), 0);
 }
 
@@ -1835,10 +1849,11 @@ static int teardown(void **state)
     kill((pid_t)tree_left[--ntree_left], SIGKILL);
   while (waitpid(-1, NULL, WNOHANG) > 0) /* orphans we adopted */
     ;
-  if (open_ledger != NULL) {
-    close(open_ledger->fd);
-    unlink(open_ledger->path);
-    open_ledger = NULL;
+  while (nopen_ledgers > 0) {
+    struct ledger *l = open_ledgers[0];
+
+    ledger_forget(l);
+    unlink(l->path);
   }
   return 0;
 }
