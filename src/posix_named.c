@@ -420,15 +420,24 @@ static SYSSEM__COLD int px_wait_again(sem_t *sem)
   return SYSSEM_OK;
 }
 
-static SYSSEM__HOT int px_acquire(syssem_t *s)
+/* The hot paths: the C library's call on the handle's sem_t, and its
+ * failure out of line. The call's 0 is SYSSEM_OK, returned as it is
+ * (SYSSEM__OPAQUE). */
+static inline int px_hot(syssem_t *s, int (*call)(sem_t *sem),
+                         int (*failed)(sem_t *sem))
 {
   sem_t *sem = ((struct px_sem *)s)->sem;
-  int r = sem_wait(sem);
+  int r = call(sem);
 
   if (r != 0)
-    return px_wait_again(sem);
-  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
+    return failed(sem);
+  SYSSEM__OPAQUE(r);
   return r;
+}
+
+static SYSSEM__HOT int px_acquire(syssem_t *s)
+{
+  return px_hot(s, sem_wait, px_wait_again);
 }
 
 /* The timed wait the build found (meson.build), best first. Each takes
@@ -520,15 +529,14 @@ static SYSSEM__COLD int px_try_slow(sem_t *sem, long timeout_ms)
   return SYSSEM_OK;
 }
 
+static SYSSEM__COLD int px_try_now_failed(sem_t *sem)
+{
+  return syssem__record("syssem_try_acquire", px_try_slow(sem, 0));
+}
+
 static SYSSEM__HOT int px_try_now(syssem_t *s)
 {
-  sem_t *sem = ((struct px_sem *)s)->sem;
-  int r = sem_trywait(sem);
-
-  if (r != 0)
-    return syssem__record("syssem_try_acquire", px_try_slow(sem, 0));
-  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
-  return r;
+  return px_hot(s, sem_trywait, px_try_now_failed);
 }
 
 static int px_try_acquire(syssem_t *s, long timeout_ms)
@@ -579,15 +587,14 @@ static SYSSEM__COLD int px_release_slow(sem_t *sem, int n)
   return SYSSEM_OK;
 }
 
+static SYSSEM__COLD int px_release_one_failed(sem_t *sem)
+{
+  return syssem__record("syssem_release", px_release_slow(sem, 1));
+}
+
 static SYSSEM__HOT int px_release_one(syssem_t *s)
 {
-  sem_t *sem = ((struct px_sem *)s)->sem;
-  int r = sem_post(sem);
-
-  if (r != 0)
-    return syssem__record("syssem_release", px_release_slow(sem, 1));
-  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
-  return r;
+  return px_hot(s, sem_post, px_release_one_failed);
 }
 
 static int px_release(syssem_t *s, int n)

@@ -535,32 +535,32 @@ static SYSSEM__COLD int sv_try_now_failed(struct sv_sem *s)
   return sv_first_failed(s, &s->poll, "syssem_try_acquire");
 }
 
-/* The hot paths: one semop, and only the handle kept across it (a register
- * to save and restore); everything else out of line. */
+/* The hot paths: one semop of op, and only the handle kept across it (a
+ * register to save and restore); its failure out of line. The call's 0 is
+ * SYSSEM_OK, returned as it is (SYSSEM__OPAQUE). */
+static inline int sv_hot(struct sv_sem *s, struct sembuf *op,
+                         int (*failed)(struct sv_sem *s))
+{
+  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), op, 1);
+
+  if (r != 0)
+    return failed(s);
+  SYSSEM__OPAQUE(r);
+  return r;
+}
+
 static SYSSEM__HOT int sv_acquire(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->down,
-                1);
-
-  if (r != 0)
-    return sv_acquire_failed(s);
-  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
-  return r;
+  return sv_hot(s, &s->down, sv_acquire_failed);
 }
 
 static SYSSEM__HOT int sv_try_now(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->poll,
-                1);
-
-  if (r != 0)
-    return sv_try_now_failed(s);
-  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
-  return r;
+  return sv_hot(s, &s->poll, sv_try_now_failed);
 }
 
 /* What a release may add. */
@@ -595,12 +595,7 @@ static SYSSEM__HOT int sv_release_one(syssem_t *base)
 {
   struct sv_sem *s = (struct sv_sem *)base;
 
-  int r = semop(atomic_load_explicit(&s->id, memory_order_relaxed), &s->up, 1);
-
-  if (r != 0)
-    return sv_release_one_failed(s);
-  SYSSEM__OPAQUE(r); /* SYSSEM_OK */
-  return r;
+  return sv_hot(s, &s->up, sv_release_one_failed);
 }
 # define SV_RELEASE_ONE sv_release_one
 #endif
