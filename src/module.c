@@ -32,6 +32,7 @@ static const syssem__core_t core = {
   syssem__note,
   syssem__note_text,
   syssem__record,
+  syssem__native_put,
 };
 
 /* $SYSSEM_ETCD_MODULE, unless the program runs with privileges it was

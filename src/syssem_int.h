@@ -159,6 +159,7 @@ typedef struct syssem__core {
   int (*note)(int code, const char *call, int err);
   int (*note_text)(int code, const char *call, const char *text);
   int (*record)(const char *fn, int r);
+  int (*native_put)(char *buf, const char *a, const char *b, const char *c);
 } syssem__core_t;
 
 typedef const syssem__backend_t *(*syssem__module_entry_t)(

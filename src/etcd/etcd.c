@@ -578,16 +578,10 @@ static void adopt(struct et_sem *h)
 
 static int et_native_name(const syssem__name_t *n, char *buf)
 {
-  size_t len = strlen(n->text);
-
   if (n->backend != SYSSEM_BACKEND_ETCD)
     return et_core->note_text(SYSSEM_EKEY, "etcd key",
                                  "an etcd semaphore needs an etcd:// key");
-  /* The parse kept the canonical form within SYSSEM__KEY_MAX. */
-  if (len >= SYSSEM_NATIVE_MAX)
-    return SYSSEM_EKEY;
-  memcpy(buf, n->text, len + 1);
-  return SYSSEM_OK;
+  return et_core->native_put(buf, n->text, "", "");
 }
 
 /* The names of h's keys, from its canonical key. */
