@@ -1367,13 +1367,12 @@ static long proc_syscall(long pid)
  * semaphore of the test can tell. */
 static int await(int (*cond)(long), long pid)
 {
-  struct timespec tick = { 0, 1000000 };
   int i;
 
   for (i = 0; i < 10000; i++) {
     if (cond(pid))
       return 1;
-    nanosleep(&tick, NULL);
+    nap_ms(1);
   }
   return 0;
 }
@@ -1397,60 +1396,106 @@ static int awaits_go_ahead(long guardian)
          proc_children(guardian, &child) == 0;
 }
 
+/* `syssem run` with args (its stderr to err, -1: ours), caught at the worst
+ * moment of its start: its guardian holds the token of key and waits for
+ * run's go-ahead (run.h), run is stopped, and no command runs. Made so: run
+ * is stopped while a first run holds the only token, and the first run then
+ * ends. Returns the stopped run. */
+static pid_t run_at_go_ahead(const char *key, const char *const *args,
+                             int err)
+{
+  struct tree_pids t;
+  struct ledger first_l;
+  long guardian = 0;
+  int status;
+  pid_t first, run;
+
+  ledger_open(&first_l, "first");
+  first = run_tree(key, &first_l, &t, -1); /* holds the only token */
+  /* A job of its own: when the first run, in the test's group, exits, the
+   * kernel sends SIGHUP to a group with a stopped member that counts as
+   * orphaned, the test's own included. */
+  spawn_own_group = 1;
+  run = spawn(args, -1, err);
+  spawn_own_group = 0;
+  assert_true(await(has_one_child, run));
+  assert_int_equal(proc_children(run, &guardian), 1);
+  assert_int_equal(kill(run, SIGSTOP), 0);
+  assert_int_equal(waitpid(run, &status, WUNTRACED), run);
+  assert_true(WIFSTOPPED(status));
+
+  /* The token comes free: the stopped run's guardian takes it. */
+  assert_int_equal(kill(first, SIGTERM), 0);
+  assert_int_equal(reap(first), 100 + SIGTERM);
+  assert_true(ledger_ended_now(&first_l));
+  ledger_close(&first_l);
+  if (!await(awaits_go_ahead, guardian))
+    fail_msg("the guardian never waited for run's go-ahead without a command "
+             "(state %c, system call %ld)", proc_state(guardian),
+             proc_syscall(guardian));
+  assert_int_equal(value_of(no_opts, key), 0);
+  return run;
+}
+
 /* The guardian starts the command only after run's go-ahead, once run
- * passes its signals on (run.h). With run stopped as the token comes free,
- * the guardian takes the token and waits; the command starts only once run
- * goes on, and a signal to run then reaches the tree. A guardian that
+ * passes its signals on. Caught before it, the command starts only once
+ * run goes on, and a signal to run then reaches the tree. A guardian that
  * started the command at once left a window in which such a signal found
  * run without its handlers and killed it. */
 static void test_run_go_ahead(void **state)
 {
-  struct tree_pids t1, t2;
-  struct ledger l1, l2;
+  struct tree_pids t;
+  struct ledger l;
   char key[128];
-  long guardian = 0;
-  int status;
-  pid_t first, second;
+  pid_t run;
 
   (void)state;
 #if !defined(__linux__)
   skip(); /* the state of a process comes from /proc */
 #endif
   make_key(key, sizeof key, "go-ahead");
-  ledger_open(&l1, "go1");
-  first = run_tree(key, &l1, &t1, -1); /* holds the only token */
-  ledger_open(&l2, "go2");
-  /* A job of its own: when the first run, in the test's group, exits, the
-   * kernel sends SIGHUP to a group with a stopped member that counts as
-   * orphaned, the test's own included. */
-  spawn_own_group = 1;
-  second = spawn(ARGS("run", key, "--", self, "--helper", "tree", l2.path),
-                 -1, -1);
-  spawn_own_group = 0;
-  assert_true(await(has_one_child, second));
-  assert_int_equal(proc_children(second, &guardian), 1);
-  assert_int_equal(kill(second, SIGSTOP), 0);
-  assert_int_equal(waitpid(second, &status, WUNTRACED), second);
-  assert_true(WIFSTOPPED(status));
-
-  /* The token comes free: the stopped run's guardian takes it. */
-  assert_int_equal(kill(first, SIGTERM), 0);
-  assert_int_equal(reap(first), 100 + SIGTERM);
-  if (!await(awaits_go_ahead, guardian))
-    fail_msg("the guardian never waited for run's go-ahead without a command "
-             "(state %c, system call %ld)", proc_state(guardian),
-             proc_syscall(guardian));
-  assert_int_equal(value_of(no_opts, key), 0);
-
-  /* run goes on: the command starts, and run passes a signal on. */
-  assert_int_equal(kill(second, SIGCONT), 0);
-  read_ups(&l2, 3, &t2);
-  assert_int_equal(kill(second, SIGHUP), 0);
-  assert_int_equal(reap(second), 100 + SIGHUP);
-  assert_true(ledger_ended_now(&l2));
+  ledger_open(&l, "go");
+  run = run_at_go_ahead(
+      key, ARGS("run", key, "--", self, "--helper", "tree", l.path), -1);
+  assert_int_equal(kill(run, SIGCONT), 0);
+  read_ups(&l, 3, &t);
+  assert_int_equal(kill(run, SIGHUP), 0);
+  assert_int_equal(reap(run), 100 + SIGHUP);
+  assert_true(ledger_ended_now(&l));
   assert_int_equal(value_of(no_opts, key), 1);
-  ledger_close(&l1);
-  ledger_close(&l2);
+  ledger_close(&l);
+  rm_key(key);
+}
+
+/* run killed with SIGKILL while its guardian holds the token and waits for
+ * the go-ahead: the guardian gives the token back and starts nothing. The
+ * command is one that cannot be run, so that trying to start it leaves a
+ * trace no kill can take back: the guardian's message on run's stderr. */
+static void test_run_killed_before_go_ahead(void **state)
+{
+  static const char missing[] = "/nonexistent/syssem-test-command";
+  char key[128], msg[4096];
+  struct out o;
+  FILE *err;
+  pid_t run;
+
+  (void)state;
+#if !defined(__linux__)
+  skip(); /* the state of a process comes from /proc */
+#endif
+  make_key(key, sizeof key, "go-killed");
+  err = tmpfile();
+  assert_non_null(err);
+  run = run_at_go_ahead(key, ARGS("run", key, "--", missing), fileno(err));
+  assert_int_equal(kill(run, SIGKILL), 0);
+  assert_int_equal(reap(run), 1000 + SIGKILL);
+  /* Whenever the next run gets the token, the guardian has given it back,
+   * and had it tried the command, it would have said so by then. */
+  assert_int_equal(TOOL(&o, "run", "--timeout", "10000", key, "true"), 0);
+  slurp(err, msg, sizeof msg); /* and closes it */
+  if (strstr(msg, missing) != NULL)
+    fail_msg("the guardian tried the command after run died: %s", msg);
+  assert_int_equal(value_of(no_opts, key), 1);
   rm_key(key);
 }
 
@@ -1879,6 +1924,7 @@ int main(int argc, char **argv)
     T(test_run_tree_sigkill),
     T(test_run_tree_signals),
     T(test_run_go_ahead),
+    T(test_run_killed_before_go_ahead),
     T(test_run_leftovers),
     T(test_run_guardian_killed),
     T(test_run_both_killed),
